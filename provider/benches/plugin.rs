@@ -1,0 +1,63 @@
+//! Benchmark of what Terraform pays on every provider start: process start to the
+//! handshake line, and a GetSchema round trip over mutual TLS. Terraform starts the
+//! provider several times per command, so both count.
+//!
+//! Run: `cargo bench -p terraform-provider-psoxy --bench plugin`
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use psoxy_provider::plugin::proto::tfplugin5::{
+    get_provider_schema, provider_client::ProviderClient,
+};
+use std::time::{Duration, Instant};
+use support::{ClientCert, connect, launch};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-psoxy");
+
+fn summary(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{name:<40} n={:<4} min={:>8.2?} median={:>8.2?} p95={:>8.2?} max={:>8.2?}",
+        samples.len(),
+        samples[0],
+        pick(0.5),
+        pick(0.95),
+        samples[samples.len() - 1]
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let terraform = ClientCert::generate();
+
+    let mut to_handshake = Vec::new();
+    let mut to_first_schema = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let launched = launch(BINARY, Some(&terraform.cert_pem));
+        to_handshake.push(launched.time_to_handshake);
+        let channel = connect(&launched, Some(&terraform)).await.unwrap();
+        ProviderClient::new(channel)
+            .get_schema(get_provider_schema::Request {})
+            .await
+            .unwrap();
+        to_first_schema.push(started.elapsed());
+    }
+    summary("start -> handshake line", to_handshake);
+    summary("start -> first GetSchema answered (mTLS)", to_first_schema);
+
+    let launched = launch(BINARY, Some(&terraform.cert_pem));
+    let mut client = ProviderClient::new(connect(&launched, Some(&terraform)).await.unwrap());
+    let mut round_trips = Vec::new();
+    for _ in 0..500 {
+        let started = Instant::now();
+        client
+            .get_schema(get_provider_schema::Request {})
+            .await
+            .unwrap();
+        round_trips.push(started.elapsed());
+    }
+    summary("GetSchema round trip (warm connection)", round_trips);
+}

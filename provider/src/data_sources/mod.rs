@@ -1,0 +1,3 @@
+//! The provider's data sources.
+
+pub mod connector_specs;

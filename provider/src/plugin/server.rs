@@ -1,0 +1,192 @@
+//! Serving Terraform: handshake, listener, TLS, the provider service and go-plugin's
+//! side services, until Terraform says Shutdown.
+
+use super::framework::Provider;
+use super::handshake::{self, HandshakeEnv, HandshakeError};
+use super::proto::go_plugin::{
+    Empty, StdioData,
+    grpc_controller_server::{GrpcController, GrpcControllerServer},
+    grpc_stdio_server::{GrpcStdio, GrpcStdioServer},
+};
+use super::proto::tfplugin5::provider_server::ProviderServer;
+use super::rpc::PluginService;
+use super::tls;
+use futures_util::StreamExt as _;
+use std::io::Write;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+use tonic::{Request, Response, Status};
+
+/// Runs the provider as Terraform's plugin; returns when Terraform shuts it down.
+pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
+    let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
+        Ok(s) => s,
+        Err(HandshakeError::NotLaunchedByTerraform) => {
+            eprintln!("{}", HandshakeError::NotLaunchedByTerraform);
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("terraform-provider-psoxy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    super::logging::init();
+    match run(provider, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("provider stopped: {e}");
+            eprintln!("terraform-provider-psoxy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    provider: Arc<dyn Provider>,
+    settings: handshake::HandshakeSettings,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = handshake::bind(&settings).await?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+
+    let mut tls_config = None;
+    let mut cert_der = None;
+    if let Some(client_cert) = &settings.client_cert_pem {
+        let identity = tls::generate_server_identity()?;
+        tls_config = Some(Arc::new(tls::server_config(&identity, client_cert)?));
+        cert_der = Some(identity.cert_der);
+    } else {
+        tracing::warn!("serving without TLS: Terraform sent no client certificate");
+    }
+
+    let router = Server::builder()
+        .add_service(ProviderServer::new(PluginService::new(provider)))
+        .add_service(GrpcControllerServer::new(Controller {
+            shutdown: shutdown.clone(),
+        }))
+        .add_service(GrpcStdioServer::new(Stdio {
+            shutdown: shutdown.clone(),
+        }));
+
+    ignore_interrupts();
+    // The handshake line goes out only once the listener exists: Terraform connects
+    // right after reading it.
+    let line = handshake::handshake_line(addr, cert_der.as_deref());
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+    }
+    tracing::debug!(%addr, tls = cert_der.is_some(), "serving Terraform");
+
+    match tls_config {
+        Some(config) => {
+            router
+                .serve_with_incoming_shutdown(
+                    tls_incoming(listener, config),
+                    shutdown.cancelled_owned(),
+                )
+                .await?
+        }
+        None => {
+            router
+                .serve_with_incoming_shutdown(
+                    TcpListenerStream::new(listener),
+                    shutdown.cancelled_owned(),
+                )
+                .await?
+        }
+    }
+    tracing::debug!("shut down by Terraform");
+    Ok(())
+}
+
+/// Connections that completed the TLS handshake; the rest are logged and dropped, so
+/// that a stranger's connection attempt cannot disturb Terraform's.
+fn tls_incoming(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+) -> impl Stream<Item = std::io::Result<TlsStream<TcpStream>>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(16);
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            };
+            let acceptor = acceptor.clone();
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                match acceptor.accept(tcp).await {
+                    Ok(stream) => {
+                        let _ = sender.send(Ok(stream)).await;
+                    }
+                    Err(e) => tracing::warn!(%peer, "refused a TLS connection: {e}"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(receiver)
+}
+
+/// Terraform forwards Ctrl-C as the Stop RPC; the signal itself must not kill the
+/// provider mid-write (go-plugin servers ignore it too).
+fn ignore_interrupts() {
+    tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            tracing::debug!("ignoring interrupt: Terraform sends Stop instead");
+        }
+    });
+}
+
+struct Controller {
+    shutdown: CancellationToken,
+}
+
+#[tonic::async_trait]
+impl GrpcController for Controller {
+    async fn shutdown(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
+        self.shutdown.cancel();
+        Ok(Response::new(Empty {}))
+    }
+}
+
+struct Stdio {
+    shutdown: CancellationToken,
+}
+
+type StdioStream = Pin<Box<dyn Stream<Item = Result<StdioData, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl GrpcStdio for Stdio {
+    type StreamStdioStream = StdioStream;
+
+    /// Logs go to stderr directly, so this stream carries nothing; it ends at shutdown
+    /// so that it does not hold the server open.
+    async fn stream_stdio(
+        &self,
+        _request: Request<Empty>,
+    ) -> Result<Response<StdioStream>, Status> {
+        Ok(Response::new(Box::pin(silent_until(self.shutdown.clone()))))
+    }
+}
+
+/// A stream that yields nothing and ends when the server shuts down.
+fn silent_until(
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<StdioData, Status>> + Send {
+    futures_util::stream::once(async move { shutdown.cancelled_owned().await })
+        .filter_map(|()| async { None })
+}
