@@ -1,0 +1,767 @@
+//! OData query options as Graph's directory endpoints implement them:
+//! `$filter` (a small parser/evaluator), `$select`, `$top` + `$skiptoken`
+//! paging, `$count`/`$search` with their `ConsistencyLevel` rules, `$orderby`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use crate::errors::{GResult, GraphError};
+use crate::util::{parse_query, percent_encode};
+
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 999;
+
+/// What a collection allows: its OData type name and filterable properties.
+pub struct Resource {
+    /// `microsoft.graph.application` → used in messages as `Application`.
+    pub type_name: &'static str,
+    pub label: &'static str,
+    pub filterable: &'static [&'static str],
+    pub expandable: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Str(String),
+    Null,
+    Bool(bool),
+    Num(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    Cmp {
+        prop: String,
+        op: String,
+        value: Lit,
+    },
+    In {
+        prop: String,
+        values: Vec<Lit>,
+    },
+    Func {
+        name: String,
+        prop: String,
+        value: Lit,
+    },
+    Any {
+        prop: String,
+        var: String,
+        inner: Box<Filter>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Str(String),
+    Word(String),
+    LParen,
+    RParen,
+    Comma,
+    Colon,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let c: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < c.len() {
+        match c[i] {
+            ' ' | '\t' => i += 1,
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            ':' => {
+                out.push(Tok::Colon);
+                i += 1
+            }
+            '\'' => {
+                let mut v = String::new();
+                i += 1;
+                loop {
+                    if i >= c.len() {
+                        return Err(format!(
+                            "Unterminated string literal at position {i} in '{s}'."
+                        ));
+                    }
+                    if c[i] == '\'' {
+                        if i + 1 < c.len() && c[i + 1] == '\'' {
+                            v.push('\'');
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    v.push(c[i]);
+                    i += 1;
+                }
+                out.push(Tok::Str(v));
+            }
+            ch if ch.is_alphanumeric() || "_./@-+".contains(ch) => {
+                let start = i;
+                while i < c.len() && (c[i].is_alphanumeric() || "_./@-+".contains(c[i])) {
+                    i += 1;
+                }
+                out.push(Tok::Word(c[start..i].iter().collect()));
+            }
+            _ => return Err(format!("Syntax error at position {i} in '{s}'.")),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+    src: String,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+    fn err(&self) -> String {
+        format!("Syntax error at position {} in '{}'.", self.pos, self.src)
+    }
+    fn expect(&mut self, t: Tok) -> Result<(), String> {
+        if self.next() == Some(t) {
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+    fn or(&mut self) -> Result<Filter, String> {
+        let mut l = self.and()?;
+        while self.is_word("or") {
+            self.pos += 1;
+            let r = self.and()?;
+            l = Filter::Or(Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn and(&mut self) -> Result<Filter, String> {
+        let mut l = self.unary()?;
+        while self.is_word("and") {
+            self.pos += 1;
+            let r = self.unary()?;
+            l = Filter::And(Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn unary(&mut self) -> Result<Filter, String> {
+        if self.is_word("not") {
+            self.pos += 1;
+            return Ok(Filter::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let e = self.or()?;
+            self.expect(Tok::RParen)?;
+            return Ok(e);
+        }
+        self.primary()
+    }
+    fn literal(&mut self) -> Result<Lit, String> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Str(s)),
+            Some(Tok::Word(w)) if w == "null" => Ok(Lit::Null),
+            Some(Tok::Word(w)) if w == "true" => Ok(Lit::Bool(true)),
+            Some(Tok::Word(w)) if w == "false" => Ok(Lit::Bool(false)),
+            Some(Tok::Word(w)) => match w.parse::<f64>() {
+                Ok(n) => Ok(Lit::Num(n)),
+                // Unquoted GUIDs are accepted by Graph for Edm.Guid properties.
+                Err(_) if crate::util::is_guid(&w) => Ok(Lit::Str(w)),
+                Err(_) => Err(self.err()),
+            },
+            _ => Err(self.err()),
+        }
+    }
+    fn primary(&mut self) -> Result<Filter, String> {
+        let Some(Tok::Word(w)) = self.next() else {
+            return Err(self.err());
+        };
+        let lw = w.to_ascii_lowercase();
+        if ["startswith", "endswith", "contains"].contains(&lw.as_str())
+            && self.peek() == Some(&Tok::LParen)
+        {
+            self.pos += 1;
+            let Some(Tok::Word(prop)) = self.next() else {
+                return Err(self.err());
+            };
+            self.expect(Tok::Comma)?;
+            let value = self.literal()?;
+            self.expect(Tok::RParen)?;
+            return Ok(Filter::Func {
+                name: lw,
+                prop,
+                value,
+            });
+        }
+        if let Some(prop) = w.strip_suffix("/any").or_else(|| w.strip_suffix("/ANY")) {
+            self.expect(Tok::LParen)?;
+            let Some(Tok::Word(var)) = self.next() else {
+                return Err(self.err());
+            };
+            self.expect(Tok::Colon)?;
+            let inner = self.or()?;
+            self.expect(Tok::RParen)?;
+            return Ok(Filter::Any {
+                prop: prop.to_string(),
+                var,
+                inner: Box::new(inner),
+            });
+        }
+        let Some(Tok::Word(op)) = self.next() else {
+            return Err(self.err());
+        };
+        let op = op.to_ascii_lowercase();
+        if op == "in" {
+            self.expect(Tok::LParen)?;
+            let mut values = vec![self.literal()?];
+            while self.peek() == Some(&Tok::Comma) {
+                self.pos += 1;
+                values.push(self.literal()?);
+            }
+            self.expect(Tok::RParen)?;
+            return Ok(Filter::In { prop: w, values });
+        }
+        if !["eq", "ne", "gt", "ge", "lt", "le"].contains(&op.as_str()) {
+            return Err(self.err());
+        }
+        let value = self.literal()?;
+        Ok(Filter::Cmp { prop: w, op, value })
+    }
+}
+
+pub fn parse_filter(s: &str) -> Result<Filter, String> {
+    let toks = tokenize(s)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        src: s.to_string(),
+    };
+    let f = p.or()?;
+    if p.pos != p.toks.len() {
+        return Err(p.err());
+    }
+    Ok(f)
+}
+
+fn advanced_needed(op: &str) -> GraphError {
+    GraphError::new(
+        400,
+        "Request_UnsupportedQuery",
+        format!(
+            "Operator '{op}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+        ),
+    )
+}
+
+/// Checks properties and operators against what Graph supports for the resource.
+fn validate(f: &Filter, res: &Resource, advanced: bool, var: Option<&str>) -> GResult<()> {
+    let prop_ok = |p: &str| -> GResult<()> {
+        if Some(p) == var || res.filterable.iter().any(|x| x.eq_ignore_ascii_case(p)) {
+            Ok(())
+        } else {
+            Err(GraphError::new(
+                400,
+                "Request_UnsupportedQuery",
+                format!(
+                    "Unsupported or invalid query filter clause specified for property '{p}' of resource '{}'.",
+                    res.label
+                ),
+            ))
+        }
+    };
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            validate(a, res, advanced, var)?;
+            validate(b, res, advanced, var)
+        }
+        Filter::Not(a) => {
+            if !advanced {
+                return Err(advanced_needed("not"));
+            }
+            validate(a, res, advanced, var)
+        }
+        Filter::Cmp { prop, op, .. } => {
+            if op == "ne" && !advanced {
+                return Err(advanced_needed("ne"));
+            }
+            prop_ok(prop)
+        }
+        Filter::In { prop, .. } => prop_ok(prop),
+        Filter::Func { name, prop, .. } => {
+            if name == "endswith" && !advanced {
+                return Err(advanced_needed("endsWith"));
+            }
+            if name == "contains" {
+                return Err(GraphError::new(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Unsupported Query.".to_string(),
+                ));
+            }
+            prop_ok(prop)
+        }
+        Filter::Any {
+            prop,
+            var: v,
+            inner,
+        } => {
+            prop_ok(prop)?;
+            validate(inner, res, advanced, Some(v))
+        }
+    }
+}
+
+fn lookup<'a>(obj: &'a Value, prop: &str, bind: Option<(&str, &'a Value)>) -> Option<&'a Value> {
+    if let Some((var, v)) = bind {
+        if var == prop {
+            return Some(v);
+        }
+        if let Some(rest) = prop.strip_prefix(var).and_then(|r| r.strip_prefix('/')) {
+            return path_get(v, rest);
+        }
+    }
+    path_get(obj, prop)
+}
+
+fn path_get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for seg in path.split('/') {
+        let m = cur.as_object()?;
+        cur = m.get(seg).or_else(|| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(seg))
+                .map(|(_, v)| v)
+        })?;
+    }
+    Some(cur)
+}
+
+fn cmp(v: Option<&Value>, op: &str, lit: &Lit) -> bool {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (v, lit) {
+        (None | Some(Value::Null), Lit::Null) => Some(Ordering::Equal),
+        (Some(_), Lit::Null) | (None, _) | (Some(Value::Null), _) => None,
+        (Some(Value::String(s)), Lit::Str(l)) => Some(s.to_lowercase().cmp(&l.to_lowercase())),
+        (Some(Value::Bool(b)), Lit::Bool(l)) => Some(b.cmp(l)),
+        (Some(Value::Number(n)), Lit::Num(l)) => n.as_f64().and_then(|x| x.partial_cmp(l)),
+        _ => None,
+    };
+    match op {
+        "eq" => ord == Some(Ordering::Equal),
+        "ne" => ord != Some(Ordering::Equal),
+        "gt" => ord == Some(Ordering::Greater),
+        "ge" => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        "lt" => ord == Some(Ordering::Less),
+        "le" => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+        _ => false,
+    }
+}
+
+pub fn eval(f: &Filter, obj: &Value) -> bool {
+    eval_in(f, obj, None)
+}
+
+fn eval_in<'a>(f: &Filter, obj: &'a Value, bind: Option<(&str, &'a Value)>) -> bool {
+    match f {
+        Filter::And(a, b) => eval_in(a, obj, bind) && eval_in(b, obj, bind),
+        Filter::Or(a, b) => eval_in(a, obj, bind) || eval_in(b, obj, bind),
+        Filter::Not(a) => !eval_in(a, obj, bind),
+        Filter::Cmp { prop, op, value } => cmp(lookup(obj, prop, bind), op, value),
+        Filter::In { prop, values } => values.iter().any(|l| cmp(lookup(obj, prop, bind), "eq", l)),
+        Filter::Func { name, prop, value } => {
+            let (Some(Value::String(s)), Lit::Str(l)) = (lookup(obj, prop, bind), value) else {
+                return false;
+            };
+            let (s, l) = (s.to_lowercase(), l.to_lowercase());
+            match name.as_str() {
+                "startswith" => s.starts_with(&l),
+                "endswith" => s.ends_with(&l),
+                _ => s.contains(&l),
+            }
+        }
+        Filter::Any { prop, var, inner } => match lookup(obj, prop, bind) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|it| eval_in(inner, obj, Some((var.as_str(), it)))),
+            _ => false,
+        },
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub pairs: Vec<(String, String)>,
+    pub filter: Option<Filter>,
+    pub select: Option<Vec<String>>,
+    pub expand: Vec<String>,
+    pub top: Option<usize>,
+    pub offset: usize,
+    pub count: bool,
+    pub search: Option<String>,
+    pub orderby: Option<(String, bool)>,
+    /// Advanced query mode: `ConsistencyLevel: eventual` + `$count=true`
+    /// (or carried by a skiptoken from such a query).
+    pub advanced: bool,
+    pub eventual: bool,
+}
+
+impl Query {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(x, _)| x.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parses the options for a single entity (only `$select` / `$expand` apply).
+    pub fn parse_entity(raw: &str, res: &Resource, template: &Value) -> GResult<Query> {
+        let mut q = Query {
+            pairs: parse_query(raw, false),
+            ..Default::default()
+        };
+        q.parse_select_expand(res, template)?;
+        Ok(q)
+    }
+
+    fn parse_select_expand(&mut self, res: &Resource, template: &Value) -> GResult<()> {
+        if let Some(sel) = self.get("$select").map(str::to_string) {
+            let mut out = Vec::new();
+            for p in sel.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let known = template
+                    .as_object()
+                    .and_then(|m| m.keys().find(|k| k.eq_ignore_ascii_case(p)).cloned());
+                match known {
+                    Some(k) => out.push(k),
+                    None if res.expandable.iter().any(|e| e.eq_ignore_ascii_case(p)) => {
+                        out.push(p.to_string())
+                    }
+                    None => return Err(unknown_property(p, res)),
+                }
+            }
+            self.select = Some(out);
+        }
+        if let Some(exp) = self.get("$expand").map(str::to_string) {
+            for e in exp
+                .split(',')
+                .map(|e| e.split('(').next().unwrap_or("").trim())
+                .filter(|e| !e.is_empty())
+            {
+                match res.expandable.iter().find(|x| x.eq_ignore_ascii_case(e)) {
+                    Some(x) => self.expand.push(x.to_string()),
+                    None => return Err(unknown_property(e, res)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses collection options with Graph's rules for directory objects.
+    pub fn parse_list(
+        raw: &str,
+        eventual: bool,
+        res: &Resource,
+        template: &Value,
+    ) -> GResult<Query> {
+        let mut q = Query {
+            pairs: parse_query(raw, false),
+            eventual,
+            ..Default::default()
+        };
+        q.parse_select_expand(res, template)?;
+        let count = q
+            .get("$count")
+            .map(|v| v.eq_ignore_ascii_case("true"))
+            .unwrap_or(false);
+        if let Some(tok) = q.get("$skiptoken").map(str::to_string) {
+            let st = decode_skiptoken(&tok)?;
+            q.offset = st.0;
+            q.advanced = st.1;
+        }
+        // `$count=true` without the header is silently ignored (msgraph-behaviour A2).
+        q.count = count && eventual;
+        q.advanced = q.advanced || q.count;
+        if let Some(t) = q.get("$top") {
+            let n: usize = t.parse().map_err(|_| {
+                GraphError::new(
+                    400,
+                    "BadRequest",
+                    format!("Invalid value '{t}' for $top query option found."),
+                )
+            })?;
+            if n == 0 || n > MAX_PAGE {
+                return Err(GraphError::bad_request(format!(
+                    "Invalid page size specified: '{n}'. Must be between 1 and {MAX_PAGE} inclusive."
+                )));
+            }
+            q.top = Some(n);
+        }
+        if let Some(s) = q.get("$search").map(str::to_string) {
+            if !eventual && !q.advanced {
+                return Err(GraphError::new(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+                ));
+            }
+            q.search = Some(s);
+        }
+        if let Some(f) = q.get("$filter").map(str::to_string) {
+            let parsed = parse_filter(&f).map_err(|m| {
+                GraphError::new(400, "BadRequest", format!("Invalid filter clause: {m}"))
+            })?;
+            validate(&parsed, res, q.advanced, None)?;
+            q.filter = Some(parsed);
+        }
+        if let Some(o) = q.get("$orderby").map(str::to_string) {
+            let mut it = o.split_whitespace();
+            let prop = it.next().unwrap_or_default().to_string();
+            let desc = it
+                .next()
+                .map(|d| d.eq_ignore_ascii_case("desc"))
+                .unwrap_or(false);
+            if !["displayName", "createdDateTime"]
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(&prop))
+            {
+                return Err(GraphError::new(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Sorting not supported for current query.",
+                ));
+            }
+            q.orderby = Some((prop, desc));
+        }
+        Ok(q)
+    }
+
+    /// Applies filter, search and ordering (not paging).
+    pub fn matches(&self, obj: &Value) -> bool {
+        if let Some(f) = &self.filter {
+            if !eval(f, obj) {
+                return false;
+            }
+        }
+        if let Some(s) = &self.search {
+            // `"displayName:foo"` style tokenized search, approximated by substring.
+            let s = s.trim_matches('"');
+            let (prop, term) = s.split_once(':').unwrap_or(("displayName", s));
+            let v = path_get(obj, prop)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !v.to_lowercase().contains(&term.to_lowercase()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn sort(&self, items: &mut [Value]) {
+        if let Some((prop, desc)) = &self.orderby {
+            items.sort_by(|a, b| {
+                let ka = path_get(a, prop)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase();
+                let kb = path_get(b, prop)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase();
+                if *desc { kb.cmp(&ka) } else { ka.cmp(&kb) }
+            });
+        }
+    }
+
+    /// Builds a collection response: one page of `items`, `@odata.count` on the
+    /// first page only, and `@odata.nextLink` carrying the original options.
+    pub fn page(&self, mut items: Vec<Value>, context: &str, self_url: &str) -> Value {
+        self.sort(&mut items);
+        let total = items.len();
+        let size = self.top.unwrap_or(DEFAULT_PAGE);
+        let end = (self.offset + size).min(total);
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip(self.offset)
+            .take(end.saturating_sub(self.offset))
+            .map(|v| self.project(v))
+            .collect();
+        let mut out = Map::new();
+        out.insert("@odata.context".into(), json!(context));
+        if self.count && self.offset == 0 {
+            out.insert("@odata.count".into(), json!(total));
+        }
+        if end < total {
+            let mut params: Vec<String> = self
+                .pairs
+                .iter()
+                .filter(|(k, _)| {
+                    !k.eq_ignore_ascii_case("$skiptoken") && !k.eq_ignore_ascii_case("$count")
+                })
+                .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+                .collect();
+            params.push(format!(
+                "$skiptoken={}",
+                encode_skiptoken(end, self.advanced)
+            ));
+            out.insert(
+                "@odata.nextLink".into(),
+                json!(format!("{self_url}?{}", params.join("&"))),
+            );
+        }
+        out.insert("value".into(), Value::Array(page));
+        Value::Object(out)
+    }
+
+    /// `$select` projection (expanded navigation properties are kept).
+    pub fn project(&self, v: Value) -> Value {
+        match (&self.select, v) {
+            (Some(sel), Value::Object(m)) => {
+                let mut out = Map::new();
+                for (k, val) in m {
+                    if k.starts_with('@') || sel.contains(&k) || self.expand.contains(&k) {
+                        out.insert(k, val);
+                    }
+                }
+                Value::Object(out)
+            }
+            (_, v) => v,
+        }
+    }
+
+    /// `…#applications` or `…#applications(id,displayName)`.
+    pub fn context(&self, base: &str) -> String {
+        match &self.select {
+            Some(sel) => format!("{base}({})", sel.join(",")),
+            None => base.to_string(),
+        }
+    }
+}
+
+fn unknown_property(p: &str, res: &Resource) -> GraphError {
+    GraphError::new(
+        400,
+        "BadRequest",
+        format!(
+            "Parsing OData Select and Expand failed: Could not find a property named '{p}' on type '{}'.",
+            res.type_name
+        ),
+    )
+}
+
+fn encode_skiptoken(offset: usize, advanced: bool) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "RFNwdAoAAQAAAAAAAAAAFAAAA{offset}:{}",
+        u8::from(advanced)
+    ))
+}
+
+fn decode_skiptoken(tok: &str) -> GResult<(usize, bool)> {
+    let expired = || {
+        GraphError::new(
+            400,
+            "Directory_ExpiredPageToken",
+            "The specified page token value has expired and can no longer be included in your request.",
+        )
+    };
+    let raw = URL_SAFE_NO_PAD.decode(tok).map_err(|_| expired())?;
+    let s = String::from_utf8(raw).map_err(|_| expired())?;
+    let rest = s
+        .strip_prefix("RFNwdAoAAQAAAAAAAAAAFAAAA")
+        .ok_or_else(expired)?;
+    let (o, a) = rest.split_once(':').ok_or_else(expired)?;
+    Ok((o.parse().map_err(|_| expired())?, a == "1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RES: Resource = Resource {
+        type_name: "microsoft.graph.application",
+        label: "Application",
+        filterable: &["appId", "displayName", "tags"],
+        expandable: &["owners"],
+    };
+
+    #[test]
+    fn filters() {
+        let obj = json!({"appId": "ABC", "displayName": "Psoxy One", "tags": ["HideApp", "x"]});
+        let t = |s: &str| eval(&parse_filter(s).unwrap(), &obj);
+        assert!(t("appId eq 'abc'"));
+        assert!(!t("appId eq 'abd'"));
+        assert!(t("startswith(displayName,'psoxy')"));
+        assert!(t("tags/any(t:t eq 'HideApp')"));
+        assert!(!t("tags/any(t:t eq 'nope')"));
+        assert!(t("appId eq 'abc' and displayName eq 'Psoxy One'"));
+        assert!(t("appId eq 'zzz' or (displayName eq 'Psoxy One')"));
+        assert!(t("appId in ('x','abc')"));
+        assert!(parse_filter("displayName eq 'it''s'").is_ok());
+        assert!(parse_filter("appId eq").is_err());
+    }
+
+    #[test]
+    fn validation() {
+        let tmpl = json!({"appId": "", "displayName": ""});
+        assert!(Query::parse_list("$filter=appId%20eq%20'x'", false, &RES, &tmpl).is_ok());
+        let e = Query::parse_list("$filter=notes%20eq%20'x'", false, &RES, &tmpl).unwrap_err();
+        assert_eq!(e.code, "Request_UnsupportedQuery");
+        let e =
+            Query::parse_list("$filter=endswith(displayName,'x')", false, &RES, &tmpl).unwrap_err();
+        assert!(e.message.contains("endsWith"));
+        assert!(
+            Query::parse_list(
+                "$filter=endswith(displayName,'x')&$count=true",
+                true,
+                &RES,
+                &tmpl
+            )
+            .is_ok()
+        );
+        let e = Query::parse_list("$search=\"displayName:x\"", false, &RES, &tmpl).unwrap_err();
+        assert_eq!(e.code, "Request_UnsupportedQuery");
+        assert!(Query::parse_list("$top=1000", false, &RES, &tmpl).is_err());
+        assert!(Query::parse_list("$select=nope", false, &RES, &tmpl).is_err());
+    }
+
+    #[test]
+    fn paging() {
+        let tmpl = json!({"appId": "", "displayName": ""});
+        let q = Query::parse_list("$top=2&$filter=appId%20ne%20'x'", false, &RES, &tmpl);
+        assert!(q.is_err());
+        let q = Query::parse_list("$top=2", false, &RES, &tmpl).unwrap();
+        let items: Vec<Value> = (0..5).map(|i| json!({"appId": i.to_string()})).collect();
+        let p = q.page(items.clone(), "ctx", "http://x/v1.0/applications");
+        assert_eq!(p["value"].as_array().unwrap().len(), 2);
+        let next = p["@odata.nextLink"].as_str().unwrap();
+        let raw = next.split_once('?').unwrap().1;
+        let q2 = Query::parse_list(raw, false, &RES, &tmpl).unwrap();
+        assert_eq!(q2.offset, 2);
+        let p2 = q2.page(items, "ctx", "u");
+        assert_eq!(p2["value"][0]["appId"], "2");
+    }
+}

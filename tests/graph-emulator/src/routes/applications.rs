@@ -1,0 +1,692 @@
+//! `/applications`: CRUD, `(appId='…')` alternate key, owners, passwords, and
+//! dispatch into federated identity credentials.
+
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, Key, Seg, entity, fic};
+use crate::auth::Kind;
+use crate::errors::{GResult, GraphError, Resp};
+use crate::odata::{Query, Resource};
+use crate::state::{Application, Secret, new_application_data, secret_view};
+use crate::util::{is_guid, new_guid};
+
+pub const RESOURCE: Resource = Resource {
+    type_name: "microsoft.graph.application",
+    label: "Application",
+    filterable: &[
+        "id",
+        "appId",
+        "displayName",
+        "tags",
+        "identifierUris",
+        "publisherDomain",
+        "signInAudience",
+        "createdDateTime",
+        "uniqueName",
+    ],
+    expandable: &["owners"],
+};
+
+const READ_ONLY: &[&str] = &[
+    "id",
+    "appId",
+    "createdDateTime",
+    "publisherDomain",
+    "deletedDateTime",
+];
+const SIGN_IN_AUDIENCES: &[&str] = &[
+    "AzureADMyOrg",
+    "AzureADMultipleOrgs",
+    "AzureADandPersonalMicrosoftAccount",
+    "PersonalMicrosoftAccount",
+];
+
+pub fn template() -> Value {
+    Value::Object(new_application_data("", "", "", "", 0))
+}
+
+/// Resolves `applications/{id}` or `applications(appId='…')` to a live app's object id.
+/// `own_read` = the request reads/patches the object itself (consistency window
+/// applies); otherwise the window applies only with `consistency_subresources`.
+pub fn resolve(ctx: &mut Ctx, segs: &[Seg], own_read: bool) -> GResult<String> {
+    let (shown, found) = match (&segs[0].key, segs.get(1)) {
+        (Some(Key::Alt(k, v)), _) if k.eq_ignore_ascii_case("appId") => (
+            v.clone(),
+            ctx.dir.live_app_by_app_id(v).map(|a| a.id().to_string()),
+        ),
+        (Some(Key::Alt(k, _)), _) => {
+            return Err(GraphError::bad_request(format!(
+                "Alternate key '{k}' is not supported for applications."
+            )));
+        }
+        (Some(Key::Id(id)), _)
+        | (
+            None,
+            Some(Seg {
+                name: id,
+                key: None,
+                ..
+            }),
+        ) => {
+            if !is_guid(id) {
+                return Err(GraphError::invalid_id(id));
+            }
+            let found = ctx
+                .dir
+                .app(id)
+                .filter(|a| a.deleted_ms.is_none())
+                .map(|a| a.id().to_string());
+            (id.clone(), found)
+        }
+        _ => {
+            return Err(GraphError::segment(
+                &segs.get(1).map(|s| s.raw.clone()).unwrap_or_default(),
+            ));
+        }
+    };
+    let id = found.ok_or_else(|| GraphError::not_found(&shown))?;
+    let lag = if own_read {
+        ctx.lagging(&id)
+    } else {
+        ctx.lagging_parent(&id)
+    };
+    if lag {
+        return Err(GraphError::not_found(&shown));
+    }
+    Ok(id)
+}
+
+pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
+    let m = ctx.req.method.clone();
+    // `applications(appId='x')/...` has the key in segment 0; `applications/{id}/...` in segment 1.
+    let rest_at = if segs[0].key.is_some() { 1 } else { 2 };
+    if segs[0].key.is_none() && segs.len() == 1 {
+        return match m.as_str() {
+            "GET" => list(ctx),
+            "POST" => create(ctx),
+            _ => Err(GraphError::method_not_allowed()),
+        };
+    }
+    if segs[0].key.is_none() && segs[1].name == "$count" {
+        return count(ctx);
+    }
+    if segs[0].key.is_none() && segs[1].name == "delta" {
+        return Err(GraphError::bad_request(
+            "delta is not supported by the emulator.",
+        ));
+    }
+    let rest = &segs[rest_at.min(segs.len())..];
+    let sub = rest.first().map(|s| s.name.as_str());
+    match (sub, m.as_str()) {
+        (None, "GET") => {
+            let id = resolve(ctx, segs, true)?;
+            get(ctx, &id)
+        }
+        (None, "PATCH") => {
+            let id = resolve(ctx, segs, true)?;
+            patch(ctx, &id)
+        }
+        (None, "DELETE") => {
+            let id = resolve(ctx, segs, false)?;
+            delete(ctx, &id)
+        }
+        (None, _) => Err(GraphError::method_not_allowed()),
+        (Some("owners"), _) => {
+            let id = resolve(ctx, segs, false)?;
+            owners(ctx, &id, &rest[1..])
+        }
+        (Some("federatedIdentityCredentials"), _) => {
+            let id = resolve(ctx, segs, false)?;
+            fic::route(ctx, &id, rest)
+        }
+        (Some("addPassword"), "POST") => {
+            let id = resolve(ctx, segs, false)?;
+            add_password(ctx, &id)
+        }
+        (Some("removePassword"), "POST") => {
+            let id = resolve(ctx, segs, false)?;
+            remove_password(ctx, &id)
+        }
+        (Some("addPassword" | "removePassword"), _) => Err(GraphError::method_not_allowed()),
+        (Some(_), _) => Err(GraphError::segment(&rest[0].raw)),
+    }
+}
+
+/// The app as Graph returns it, with `owners` expanded when asked.
+fn view(ctx: &Ctx, app: &Application, q: &Query) -> Value {
+    let mut v = app.to_graph();
+    if q.expand.iter().any(|e| e == "owners") {
+        v["owners"] = Value::Array(
+            app.owners
+                .iter()
+                .filter_map(|o| ctx.dir.directory_object(o))
+                .collect(),
+        );
+    }
+    v
+}
+
+fn list(ctx: &mut Ctx) -> GResult {
+    let q = Query::parse_list(&ctx.req.query, ctx.eventual(), &RESOURCE, &template())?;
+    let ids: Vec<String> = ctx
+        .dir
+        .applications
+        .iter()
+        .filter(|a| a.deleted_ms.is_none())
+        .map(|a| a.id().to_string())
+        .collect();
+    let mut items = Vec::new();
+    for id in ids {
+        if ctx.lagging(&id) {
+            continue;
+        }
+        let Some(app) = ctx.dir.app(&id) else {
+            continue;
+        };
+        let v = view(ctx, app, &q);
+        if q.matches(&v) {
+            items.push(v);
+        }
+    }
+    let context = ctx.context(&q.context("applications"));
+    Ok(Resp::ok(q.page(items, &context, &ctx.self_url())))
+}
+
+fn count(ctx: &mut Ctx) -> GResult {
+    if !ctx.eventual() {
+        return Err(GraphError::bad_request(
+            "$count is not currently supported.",
+        ));
+    }
+    let n = ctx
+        .dir
+        .applications
+        .iter()
+        .filter(|a| a.deleted_ms.is_none())
+        .count();
+    Ok(Resp {
+        status: 200,
+        headers: vec![],
+        body: crate::errors::Body::Text(n.to_string()),
+    })
+}
+
+fn get(ctx: &mut Ctx, id: &str) -> GResult {
+    let q = Query::parse_entity(&ctx.req.query, &RESOURCE, &template())?;
+    let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+    let v = q.project(view(ctx, app, &q));
+    Ok(Resp::ok(entity(
+        ctx.context(&format!("{}/$entity", q.context("applications"))),
+        v,
+    )))
+}
+
+/// Validates the writable properties of an application body (create or PATCH).
+pub fn validate_body(
+    ctx: &Ctx,
+    body: &Map<String, Value>,
+    self_id: Option<&str>,
+    create: bool,
+) -> GResult<()> {
+    let tmpl = template();
+    for (k, v) in body {
+        if k == "owners@odata.bind" && create {
+            continue;
+        }
+        if k.starts_with('@') {
+            continue;
+        }
+        if tmpl.get(k).is_none() {
+            return Err(GraphError::bad_request(format!(
+                "Property '{k}' does not exist as a declared property or extension property."
+            )));
+        }
+        if READ_ONLY.contains(&k.as_str()) {
+            return Err(GraphError::bad_request(format!(
+                "Property '{k}' is read-only and cannot be set."
+            )));
+        }
+        match k.as_str() {
+            "displayName" => match v.as_str() {
+                Some(s) if !s.trim().is_empty() && s.chars().count() <= 256 => {}
+                _ => return Err(GraphError::invalid_value("displayName", "Application")),
+            },
+            "description" => {
+                if !(v.is_null()
+                    || v.as_str()
+                        .map(|s| s.chars().count() <= 1024)
+                        .unwrap_or(false))
+                {
+                    return Err(GraphError::invalid_value("description", "Application"));
+                }
+            }
+            "signInAudience" => {
+                if !v
+                    .as_str()
+                    .map(|s| SIGN_IN_AUDIENCES.contains(&s))
+                    .unwrap_or(false)
+                {
+                    return Err(GraphError::invalid_value("signInAudience", "Application"));
+                }
+            }
+            "tags" | "identifierUris" => {
+                let ok = v
+                    .as_array()
+                    .map(|a| a.iter().all(Value::is_string))
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(GraphError::invalid_value(k, "Application"));
+                }
+            }
+            "requiredResourceAccess" => validate_rra(v)?,
+            "passwordCredentials" => {
+                return Err(GraphError::bad_request(
+                    "Property 'passwordCredentials' cannot be set; use addPassword to add a client secret.",
+                ));
+            }
+            _ => {
+                // Complex/collection types must keep their JSON kind.
+                let want = tmpl.get(k).expect("checked above");
+                let kind_ok = match want {
+                    Value::Array(_) => v.is_array(),
+                    Value::Object(_) => v.is_object() || v.is_null(),
+                    _ => true,
+                };
+                if !kind_ok {
+                    return Err(GraphError::invalid_value(k, "Application"));
+                }
+            }
+        }
+    }
+    if create
+        && !body
+            .get("displayName")
+            .map(Value::is_string)
+            .unwrap_or(false)
+    {
+        return Err(GraphError::invalid_value("displayName", "Application"));
+    }
+    if let Some(Value::Array(uris)) = body.get("identifierUris") {
+        for u in uris.iter().filter_map(Value::as_str) {
+            let clash = ctx.dir.applications.iter().any(|a| {
+                Some(a.id()) != self_id
+                    && a.data
+                        .get("identifierUris")
+                        .and_then(Value::as_array)
+                        .map(|x| {
+                            x.iter().any(|y| {
+                                y.as_str()
+                                    .map(|y| y.eq_ignore_ascii_case(u))
+                                    .unwrap_or(false)
+                            })
+                        })
+                        .unwrap_or(false)
+            });
+            if clash {
+                return Err(GraphError::bad_request(
+                    "Another object with the same value for property identifierUris already exists.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_rra(v: &Value) -> GResult<()> {
+    let bad = || GraphError::invalid_value("requiredResourceAccess", "Application");
+    let arr = v.as_array().ok_or_else(bad)?;
+    if arr.len() > 50 {
+        return Err(GraphError::bad_request(
+            "The number of resources in requiredResourceAccess exceeds the limit of 50.",
+        ));
+    }
+    let mut total = 0;
+    for r in arr {
+        let ok_app = r
+            .get("resourceAppId")
+            .and_then(Value::as_str)
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        let access = r
+            .get("resourceAccess")
+            .and_then(Value::as_array)
+            .ok_or_else(bad)?;
+        if !ok_app {
+            return Err(bad());
+        }
+        for a in access {
+            let id_ok = a
+                .get("id")
+                .and_then(Value::as_str)
+                .map(is_guid)
+                .unwrap_or(false);
+            let ty_ok = matches!(
+                a.get("type").and_then(Value::as_str),
+                Some("Scope" | "Role")
+            );
+            if !id_ok || !ty_ok {
+                return Err(bad());
+            }
+        }
+        total += access.len();
+    }
+    if total > 400 {
+        return Err(GraphError::bad_request(
+            "The number of permissions in requiredResourceAccess exceeds the limit of 400.",
+        ));
+    }
+    Ok(())
+}
+
+/// Extracts the object id from `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
+pub fn ref_id(url: &str) -> GResult<String> {
+    let trimmed = url.trim_end_matches('/');
+    let last = trimmed.rsplit('/').next().unwrap_or_default();
+    let candidate =
+        if last.starts_with("Microsoft.DirectoryServices") || last.starts_with("microsoft.graph") {
+            trimmed.rsplit('/').nth(1).unwrap_or_default()
+        } else {
+            last
+        };
+    let candidate = candidate
+        .trim_start_matches("directoryObjects('")
+        .trim_end_matches("')");
+    if is_guid(candidate) {
+        Ok(candidate.to_ascii_lowercase())
+    } else {
+        Err(GraphError::invalid_id(url))
+    }
+}
+
+/// Users and service principals can own applications.
+fn owner_exists(ctx: &Ctx, id: &str) -> bool {
+    ctx.dir
+        .user(id)
+        .map(|u| u.id.eq_ignore_ascii_case(id))
+        .unwrap_or(false)
+        || ctx
+            .dir
+            .sp(id)
+            .map(|s| s.deleted_ms.is_none())
+            .unwrap_or(false)
+}
+
+/// Canonical casing of an owner id as stored in the directory.
+fn canonical(ctx: &Ctx, id: &str) -> String {
+    if let Some(u) = ctx.dir.users.iter().find(|u| u.id.eq_ignore_ascii_case(id)) {
+        return u.id.clone();
+    }
+    ctx.dir
+        .service_principals
+        .iter()
+        .find(|s| s.id().eq_ignore_ascii_case(id))
+        .map(|s| s.id().to_string())
+        .unwrap_or(id.into())
+}
+
+fn create(ctx: &mut Ctx) -> GResult {
+    if !ctx.who.can_create_app() {
+        return Err(GraphError::denied());
+    }
+    let mut body = ctx.body()?;
+    validate_body(ctx, &body, None, true)?;
+    let mut owners = Vec::new();
+    if let Some(b) = body.remove("owners@odata.bind") {
+        let arr = b
+            .as_array()
+            .ok_or_else(|| GraphError::invalid_value("owners", "Application"))?;
+        for u in arr {
+            let id = ref_id(u.as_str().unwrap_or_default())?;
+            if !owner_exists(ctx, &id) {
+                return Err(GraphError::not_found(&id));
+            }
+            let id = canonical(ctx, &id);
+            if !owners.contains(&id) {
+                owners.push(id);
+            }
+        }
+    }
+    // An app-only caller creating through Application.ReadWrite.OwnedBy becomes an owner
+    // (otherwise it could not manage what it just created).
+    if ctx.who.kind == Kind::App && !ctx.who.is_app_admin() && !owners.contains(&ctx.who.oid) {
+        owners.push(ctx.who.oid.clone());
+    }
+    let (id, app_id) = (new_guid(), new_guid());
+    let name = body
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut data = new_application_data(&id, &app_id, &name, &ctx.dir.domain.clone(), ctx.now);
+    merge(&mut data, body);
+    let seq = ctx.dir.next_seq();
+    let app = Application {
+        data,
+        owners,
+        fics: vec![],
+        secrets: vec![],
+        deleted_ms: None,
+        seq,
+    };
+    let v = app.to_graph();
+    ctx.dir.applications.push(app);
+    ctx.faults.created(&id, ctx.now);
+    ctx.faults.app_created(&app_id);
+    let location = format!(
+        "{}/v1.0/directoryObjects/{id}/Microsoft.DirectoryServices.Application",
+        ctx.emu.base_url
+    );
+    Ok(
+        Resp::created(entity(ctx.context("applications/$entity"), v))
+            .with_header("Location", location),
+    )
+}
+
+/// PATCH semantics: top-level properties replace; complex (object) values merge one level.
+pub fn merge(data: &mut Map<String, Value>, body: Map<String, Value>) {
+    for (k, v) in body {
+        if k.starts_with('@') {
+            continue;
+        }
+        match (data.get_mut(&k), v) {
+            (Some(Value::Object(cur)), Value::Object(new)) => {
+                for (nk, nv) in new {
+                    cur.insert(nk, nv);
+                }
+            }
+            (_, v) => {
+                data.insert(k, v);
+            }
+        }
+    }
+}
+
+fn patch(ctx: &mut Ctx, id: &str) -> GResult {
+    let body = ctx.body()?;
+    let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+    if !ctx.who.can_manage(app) {
+        return Err(GraphError::denied());
+    }
+    validate_body(ctx, &body, Some(id), false)?;
+    let app = ctx
+        .dir
+        .app_mut(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
+    merge(&mut app.data, body);
+    Ok(Resp::no_content())
+}
+
+fn delete(ctx: &mut Ctx, id: &str) -> GResult {
+    let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+    if !ctx.who.can_manage(app) {
+        return Err(GraphError::denied());
+    }
+    let app_id = app.app_id().to_string();
+    let now = ctx.now;
+    if let Some(app) = ctx.dir.app_mut(id) {
+        app.deleted_ms = Some(now);
+    }
+    // Deleting an application soft-deletes its service principal in the home tenant.
+    for sp in ctx.dir.service_principals.iter_mut() {
+        if sp.deleted_ms.is_none() && sp.app_id().eq_ignore_ascii_case(&app_id) {
+            sp.deleted_ms = Some(now);
+        }
+    }
+    Ok(Resp::no_content())
+}
+
+fn owners(ctx: &mut Ctx, id: &str, rest: &[Seg]) -> GResult {
+    let m = ctx.req.method.clone();
+    let names: Vec<&str> = rest.iter().map(|s| s.name.as_str()).collect();
+    match (names.as_slice(), m.as_str()) {
+        ([], "GET") => {
+            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+            let items: Vec<Value> = app
+                .owners
+                .iter()
+                .filter_map(|o| ctx.dir.directory_object(o))
+                .collect();
+            let q = Query::parse_list(
+                &ctx.req.query,
+                ctx.eventual(),
+                &OWNER_RESOURCE,
+                &json!({"id": "", "displayName": "", "userPrincipalName": "", "appId": ""}),
+            )?;
+            let context = ctx.context("directoryObjects");
+            Ok(Resp::ok(q.page(items, &context, &ctx.self_url())))
+        }
+        (["$ref"], "GET") => {
+            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+            let items: Vec<Value> = app
+                .owners
+                .iter()
+                .map(|o| json!({"@odata.id": format!("{}/v1.0/directoryObjects/{o}", ctx.emu.base_url)}))
+                .collect();
+            Ok(Resp::ok(
+                json!({"@odata.context": ctx.context("Collection($ref)"), "value": items}),
+            ))
+        }
+        (["$ref"], "POST") => {
+            let body = ctx.body()?;
+            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+            // Application.ReadWrite.OwnedBy is not enough to add another owner (A4).
+            let allowed = ctx.who.is_app_admin()
+                || (app.owners.contains(&ctx.who.oid) && ctx.who.kind == Kind::User);
+            if !allowed {
+                return Err(GraphError::denied());
+            }
+            let url = body
+                .get("@odata.id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    GraphError::bad_request("The request body must contain '@odata.id'.")
+                })?;
+            let oid = ref_id(url)?;
+            if !owner_exists(ctx, &oid) || ctx.lagging_parent(&oid) {
+                return Err(GraphError::not_found(&oid));
+            }
+            let oid = canonical(ctx, &oid);
+            let app = ctx
+                .dir
+                .app_mut(id)
+                .ok_or_else(|| GraphError::not_found(id))?;
+            if app.owners.iter().any(|o| o.eq_ignore_ascii_case(&oid)) {
+                return Err(GraphError::bad_request(
+                    "One or more added object references already exist for the following modified properties: 'owners'.",
+                ));
+            }
+            app.owners.push(oid);
+            Ok(Resp::no_content())
+        }
+        ([oid, "$ref"], "DELETE") => {
+            let oid = oid.to_string();
+            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+            let allowed = ctx.who.is_app_admin()
+                || (app.owners.contains(&ctx.who.oid) && ctx.who.kind == Kind::User);
+            if !allowed {
+                return Err(GraphError::denied());
+            }
+            if !is_guid(&oid) {
+                return Err(GraphError::invalid_id(&oid));
+            }
+            let app = ctx
+                .dir
+                .app_mut(id)
+                .ok_or_else(|| GraphError::not_found(id))?;
+            let before = app.owners.len();
+            app.owners.retain(|o| !o.eq_ignore_ascii_case(&oid));
+            if app.owners.len() == before {
+                return Err(GraphError::not_found(&oid));
+            }
+            Ok(Resp::no_content())
+        }
+        ([] | ["$ref"] | [_, "$ref"], _) => Err(GraphError::method_not_allowed()),
+        _ => Err(GraphError::segment(
+            &rest.last().map(|s| s.raw.clone()).unwrap_or_default(),
+        )),
+    }
+}
+
+const OWNER_RESOURCE: Resource = Resource {
+    type_name: "microsoft.graph.directoryObject",
+    label: "DirectoryObject",
+    filterable: &["id", "displayName", "userPrincipalName", "appId"],
+    expandable: &[],
+};
+
+fn add_password(ctx: &mut Ctx, id: &str) -> GResult {
+    let body = ctx.body().unwrap_or_default();
+    let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+    if !ctx.who.can_manage(app) {
+        return Err(GraphError::denied());
+    }
+    let pc = body.get("passwordCredential").cloned().unwrap_or(json!({}));
+    let display_name = pc
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let secret: String = format!("emu~{}", new_guid().replace('-', ""));
+    let s = Secret {
+        key_id: new_guid(),
+        display_name,
+        secret: secret.clone(),
+        start_ms: ctx.now,
+        end_ms: ctx.now + 2 * 365 * 86_400_000,
+    };
+    let mut v = secret_view(&s);
+    v["secretText"] = json!(secret);
+    let app = ctx
+        .dir
+        .app_mut(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
+    app.secrets.push(s);
+    Ok(Resp::ok(entity(
+        ctx.context("microsoft.graph.passwordCredential"),
+        v,
+    )))
+}
+
+fn remove_password(ctx: &mut Ctx, id: &str) -> GResult {
+    let body = ctx.body()?;
+    let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
+    if !ctx.who.can_manage(app) {
+        return Err(GraphError::denied());
+    }
+    let key = body
+        .get("keyId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let app = ctx
+        .dir
+        .app_mut(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
+    let before = app.secrets.len();
+    app.secrets.retain(|s| !s.key_id.eq_ignore_ascii_case(&key));
+    if before == app.secrets.len() {
+        return Err(GraphError::bad_request(format!(
+            "No password credential found with keyId '{key}'."
+        )));
+    }
+    Ok(Resp::no_content())
+}

@@ -1,0 +1,346 @@
+//! Request dispatch: the top-level split between Graph (`/v1.0`, `/beta`),
+//! the token endpoint, cloud metadata and the admin side, and the Graph
+//! pipeline (authentication → faults → resource handler → log).
+
+pub mod admin;
+pub mod applications;
+pub mod batch;
+pub mod deleted;
+pub mod fic;
+pub mod misc;
+pub mod service_principals;
+pub mod token;
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::auth::{self, Principal};
+use crate::errors::{Body, GResult, GraphError, Resp};
+use crate::faults::{Fault, Faults};
+use crate::server::HttpReq;
+use crate::state::Directory;
+use crate::util::{inner_error_date, now_ms, percent_decode};
+use crate::{Emulator, LogEntry, lock};
+
+pub async fn dispatch(emu: &Emulator, req: HttpReq) -> Resp {
+    let path = req.path.clone();
+    let date = inner_error_date(now_ms());
+    let wrap = |r: GResult| {
+        r.unwrap_or_else(|e| e.into_resp(&req.request_id, &req.client_request_id, &date))
+    };
+    if let Some(rest) = path.strip_prefix("/_emulator/") {
+        return wrap(admin::handle(emu, &req, rest));
+    }
+    // Latency stands for the network, so it applies to everything but the admin side.
+    let latency = lock(&emu.faults).settings.latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if path == "/metadata/endpoints" {
+        return misc::cloud_metadata(emu);
+    }
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["v1.0" | "beta", ..] => {
+            let version = segs[0];
+            let gpath = path[version.len() + 1..].to_string();
+            let greq = GraphRequest {
+                method: req.method.clone(),
+                version: version.to_string(),
+                path: if gpath.is_empty() { "/".into() } else { gpath },
+                query: req.query.clone(),
+                headers: req.headers.clone(),
+                body: req.body.clone(),
+                batch_item: false,
+                request_id: req.request_id.clone(),
+                client_request_id: req.client_request_id.clone(),
+            };
+            if greq.path == "/$batch" {
+                batch::handle(emu, &greq)
+            } else {
+                execute(emu, &greq)
+            }
+        }
+        [tenant, "oauth2", "v2.0", "token"] | [tenant, "oauth2", "token"] => {
+            token::handle(emu, &req, tenant)
+        }
+        [tenant, "v2.0", ".well-known", "openid-configuration"] => {
+            misc::openid_configuration(emu, tenant)
+        }
+        [first, ..] => wrap(Err(GraphError::new(
+            400,
+            "BadRequest",
+            format!("Invalid version: {first}"),
+        ))),
+        [] => wrap(Err(GraphError::new(400, "BadRequest", "Invalid version"))),
+    }
+}
+
+/// One Graph request (top-level or a `$batch` item).
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: String,
+    pub version: String,
+    /// Path after the version, starting with `/`.
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub batch_item: bool,
+    pub request_id: String,
+    pub client_request_id: String,
+}
+
+impl GraphRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    fn is_write(&self) -> bool {
+        self.method != "GET" && self.method != "HEAD"
+    }
+}
+
+/// Authenticates the bearer token and resolves the caller against the directory.
+pub fn authenticate(dir: &Directory, req: &GraphRequest) -> GResult<Principal> {
+    let header = req.header("authorization").unwrap_or("");
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .unwrap_or(if header.is_empty() { "" } else { header })
+        .trim();
+    let claims = auth::verify(dir, token, now_ms() / 1000).map_err(GraphError::unauthenticated)?;
+    let oid = claims["oid"].as_str().unwrap_or_default();
+    Principal::resolve(dir, oid).ok_or_else(|| {
+        GraphError::new(
+            401,
+            "Authorization_IdentityNotFound",
+            "The identity of the calling application could not be established.",
+        )
+    })
+}
+
+/// Applies the seeded faults; `None` when the request goes through.
+pub fn fault_response(
+    faults: &mut Faults,
+    who: Option<&Principal>,
+    tenant: &str,
+) -> Option<GraphError> {
+    let fault = faults.roll()?;
+    let retry = faults.settings.retry_after_secs.to_string();
+    Some(match fault {
+        Fault::Throttle => {
+            let app = who.map(|p| p.app_id.clone()).unwrap_or_default();
+            GraphError::new(
+                429,
+                "TooManyRequests",
+                "Too many requests. The request has been throttled; retry after the interval in the Retry-After header.",
+            )
+            .with_header("Retry-After", retry)
+            .with_header("x-ms-throttle-scope", format!("Tenant_Application/ReadWrite/{app}/{tenant}"))
+            .with_header("x-ms-throttle-information", "ResourceUnitLimitExceeded")
+            .with_header("x-ms-throttle-limit-percentage", "1.0")
+        }
+        Fault::Unavailable(503) => GraphError::new(
+            503,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable. Please retry later.",
+        )
+        .with_header("Retry-After", retry),
+        Fault::Unavailable(_) => GraphError::new(
+            504,
+            "UnknownError",
+            "The gateway timed out waiting for the service.",
+        ),
+    })
+}
+
+/// Runs one Graph request through auth, faults and the resource handlers,
+/// logs it, and persists the directory after a successful write.
+pub fn execute(emu: &Emulator, req: &GraphRequest) -> Resp {
+    let now = now_ms();
+    let date = inner_error_date(now);
+    let mut dir = lock(&emu.dir);
+    let result = (|| {
+        let who = authenticate(&dir, req)?;
+        {
+            let mut faults = lock(&emu.faults);
+            if let Some(e) = fault_response(&mut faults, Some(&who), &dir.tenant_id) {
+                return Err(e);
+            }
+        }
+        let mut faults = lock(&emu.faults);
+        let mut ctx = Ctx {
+            emu,
+            dir: &mut dir,
+            faults: &mut faults,
+            who,
+            req,
+            now,
+        };
+        route(&mut ctx)
+    })();
+    let mut resp =
+        result.unwrap_or_else(|e| e.into_resp(&req.request_id, &req.client_request_id, &date));
+    if resp.status < 400 {
+        resp.headers.push(("x-ms-resource-unit".into(), "1".into()));
+    }
+    lock(&emu.log).push(LogEntry {
+        method: req.method.clone(),
+        path: format!("/{}{}", req.version, req.path),
+        query: req.query.clone(),
+        status: resp.status,
+        batch_item: req.batch_item,
+    });
+    if req.is_write() && resp.status < 400 {
+        emu.persist(&dir);
+    }
+    resp
+}
+
+/// A parsed path segment: `applications(appId='x')` → name + key.
+#[derive(Debug, Clone)]
+pub struct Seg {
+    pub raw: String,
+    pub name: String,
+    pub key: Option<Key>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    /// `('id')` or bare `(id)`.
+    Id(String),
+    /// `(appId='x')`, `(name='x')`.
+    Alt(String, String),
+}
+
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+        v[1..v.len() - 1].replace("''", "'")
+    } else {
+        v.to_string()
+    }
+}
+
+pub fn parse_segments(path: &str) -> Vec<Seg> {
+    path.trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|raw| {
+            let d = percent_decode(raw, false);
+            match (d.find('('), d.ends_with(')')) {
+                (Some(i), true) => {
+                    let inner = &d[i + 1..d.len() - 1];
+                    let key = match inner.split_once('=') {
+                        Some((k, v)) if !k.trim().starts_with('\'') => {
+                            Key::Alt(k.trim().to_string(), unquote(v))
+                        }
+                        _ => Key::Id(unquote(inner)),
+                    };
+                    Seg {
+                        raw: d.clone(),
+                        name: d[..i].to_string(),
+                        key: Some(key),
+                    }
+                }
+                _ => Seg {
+                    raw: d.clone(),
+                    name: d,
+                    key: None,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Per-request context for resource handlers (directory and faults locked).
+pub struct Ctx<'a> {
+    pub emu: &'a Emulator,
+    pub dir: &'a mut Directory,
+    pub faults: &'a mut Faults,
+    pub who: Principal,
+    pub req: &'a GraphRequest,
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    /// `{base}/v1.0/$metadata#{frag}`
+    pub fn context(&self, frag: &str) -> String {
+        format!(
+            "{}/{}/$metadata#{}",
+            self.emu.base_url, self.req.version, frag
+        )
+    }
+    /// This request's URL without query (base for nextLink).
+    pub fn self_url(&self) -> String {
+        format!(
+            "{}/{}{}",
+            self.emu.base_url, self.req.version, self.req.path
+        )
+    }
+    pub fn eventual(&self) -> bool {
+        self.req
+            .header("consistencylevel")
+            .map(|v| v.eq_ignore_ascii_case("eventual"))
+            .unwrap_or(false)
+    }
+    /// The request body as a JSON object.
+    pub fn body(&self) -> GResult<Map<String, Value>> {
+        if self.req.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(GraphError::unreadable_json());
+        }
+        match serde_json::from_slice::<Value>(&self.req.body) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(GraphError::unreadable_json()),
+        }
+    }
+    /// Consistency window for the object itself (GET/PATCH): counts as a read.
+    pub fn lagging(&mut self, id: &str) -> bool {
+        self.faults.lagging(id, self.now)
+    }
+    /// Consistency window for sub-resource access, only when configured.
+    pub fn lagging_parent(&mut self, id: &str) -> bool {
+        self.faults.settings.consistency_subresources && self.faults.lagging(id, self.now)
+    }
+}
+
+/// Wraps an entity with its `@odata.context`.
+pub fn entity(context: String, v: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), Value::String(context));
+    if let Value::Object(m) = v {
+        for (k, val) in m {
+            if k != "@odata.context" {
+                out.insert(k, val);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn route(ctx: &mut Ctx) -> GResult {
+    let segs = parse_segments(&ctx.req.path);
+    let Some(first) = segs.first() else {
+        return Err(GraphError::segment(""));
+    };
+    match first.name.as_str() {
+        "applications" => applications::route(ctx, &segs),
+        "servicePrincipals" => service_principals::route(ctx, &segs),
+        "directory" => deleted::route(ctx, &segs),
+        "me" | "organization" | "users" | "directoryObjects" => misc::route(ctx, &segs),
+        "$batch" => Err(GraphError::bad_request(
+            "Nested batch requests are not supported.",
+        )),
+        _ => Err(GraphError::segment(&first.raw)),
+    }
+}
+
+/// Resp with the given body for a batch item / HTTP response.
+pub fn body_value(r: &Resp) -> Option<&Value> {
+    match &r.body {
+        Body::Json(v) => Some(v),
+        _ => None,
+    }
+}

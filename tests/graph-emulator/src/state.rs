@@ -1,0 +1,763 @@
+//! The directory model (users, applications, service principals, app-role
+//! assignments), the seeded default tenant, and JSON persistence.
+//!
+//! Applications and service principals are kept as Graph JSON objects so that
+//! PATCH, `$select` and `$filter` work on exactly what clients see; only the
+//! relationships Graph does not return inline (owners, FICs, secrets,
+//! directory roles, soft-delete time) live in typed fields beside them.
+
+use std::path::Path;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::util::{graph_time, new_guid, now_ms};
+
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub const MICROSOFT_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+/// The Azure CLI's public client id: the `appid` claim of user tokens minted by the admin side.
+pub const AZ_CLI_APP_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+pub const DEFAULT_TENANT: &str = "00000000-0000-4000-8000-00000000a001";
+pub const DEFAULT_DOMAIN: &str = "psoxy.test";
+
+pub const USER_APP_ADMIN: &str = "00000000-0000-4000-8000-00000000b001";
+pub const USER_OWNER: &str = "00000000-0000-4000-8000-00000000b002";
+pub const USER_CONSENT_ADMIN: &str = "00000000-0000-4000-8000-00000000b003";
+
+pub const CI_APP_OBJECT: &str = "00000000-0000-4000-8000-00000000c001";
+pub const CI_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000c101";
+pub const CI_SP: &str = "00000000-0000-4000-8000-00000000c201";
+pub const CI_SECRET: &str = "terraform-ci-secret";
+
+pub const GRAPH_SP: &str = "00000000-0000-4000-8000-00000000d001";
+
+pub const OWNED_APP1_OBJECT: &str = "00000000-0000-4000-8000-00000000e001";
+pub const OWNED_APP1_CLIENT: &str = "00000000-0000-4000-8000-00000000e101";
+pub const OWNED_APP1_SP: &str = "00000000-0000-4000-8000-00000000e201";
+pub const OWNED_APP2_OBJECT: &str = "00000000-0000-4000-8000-00000000e002";
+pub const OWNED_APP2_CLIENT: &str = "00000000-0000-4000-8000-00000000e102";
+
+// Directory role template ids.
+pub const ROLE_GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const ROLE_APP_ADMIN: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+pub const ROLE_CLOUD_APP_ADMIN: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+pub const ROLE_PRIV_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+pub const ROLE_TEAMS_ADMIN: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
+
+/// Role names accepted by the admin API, mapped to template ids.
+pub fn role_template(name_or_id: &str) -> Option<&'static str> {
+    let all = [
+        ("Global Administrator", ROLE_GLOBAL_ADMIN),
+        ("Application Administrator", ROLE_APP_ADMIN),
+        ("Cloud Application Administrator", ROLE_CLOUD_APP_ADMIN),
+        ("Privileged Role Administrator", ROLE_PRIV_ROLE_ADMIN),
+        ("Teams Administrator", ROLE_TEAMS_ADMIN),
+    ];
+    all.iter()
+        .find(|(n, id)| n.eq_ignore_ascii_case(name_or_id) || id.eq_ignore_ascii_case(name_or_id))
+        .map(|(_, id)| *id)
+}
+
+/// Microsoft Graph application permissions (appRole ids): psoxy-msft-connectors.md §2
+/// plus msgraph-behaviour.md A13.
+pub const GRAPH_APP_ROLES: &[(&str, &str)] = &[
+    ("User.Read.All", "df021288-bdef-4463-88db-98f22de89214"),
+    ("Group.Read.All", "5b567255-7703-4780-807c-7be8301ae99b"),
+    (
+        "GroupMember.Read.All",
+        "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    ),
+    (
+        "MailboxSettings.Read",
+        "40f97065-369a-49f4-947c-6a255697ae91",
+    ),
+    ("Calendars.Read", "798ee544-9d2d-430c-a058-570e29e34338"),
+    ("Mail.ReadBasic.All", "693c5e45-0940-467d-9b8a-1022fb9d42ef"),
+    ("Mail.ReadBasic", "6be147d2-ea4f-4b5a-a3fa-3eab6f3c140a"),
+    ("Mail.Read", "810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+    ("Files.Read.All", "01d4889c-1287-42c6-ac1f-5d1e02578ef6"),
+    ("Sites.Read.All", "332a536c-c7ef-4017-ab91-336970924f0d"),
+    ("Team.ReadBasic.All", "2280dda6-0bfd-44ee-a2f4-cb867cfc4c1e"),
+    (
+        "Channel.ReadBasic.All",
+        "59a6b24b-4225-4393-8165-ebaec5f55d7a",
+    ),
+    ("Chat.Read.All", "6b7d71aa-70aa-4810-a8d9-5d9fb2830017"),
+    (
+        "ChannelMessage.Read.All",
+        "7b2449af-6ccd-4f4d-9f78-e550c193f0d1",
+    ),
+    (
+        "CallRecords.Read.All",
+        "45bbb07e-7321-4fd7-a8f6-3ff27e6a81c8",
+    ),
+    (
+        "OnlineMeetings.Read.All",
+        "c1684f21-1984-47fa-9d61-2dc8c296bb70",
+    ),
+    (
+        "OnlineMeetingArtifact.Read.All",
+        "df01ed3b-eb61-4eca-9965-6b3d789751b2",
+    ),
+    (
+        "OnlineMeetingTranscript.Read.All",
+        "a4a80d8d-d283-4bd8-8504-555ec3870630",
+    ),
+    (
+        "OnlineMeetingRecording.Read.All",
+        "a4a08342-c95d-476b-b943-97e100569c8d",
+    ),
+    (
+        "AiEnterpriseInteraction.Read.All",
+        "839c90ab-5771-41ee-aef8-a562e8487c1e",
+    ),
+    ("Place.Read.All", "913b9306-0ce1-42b8-9137-6a7df690a760"),
+    ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+    (
+        "Directory.ReadWrite.All",
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+    ),
+    (
+        "Organization.Read.All",
+        "498476ce-e0fe-48b0-b801-37ba7e2685c6",
+    ),
+    (
+        "Application.ReadWrite.OwnedBy",
+        "18a4783c-866b-4cc7-a460-3d5e5662c884",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    ),
+    (
+        "AppRoleAssignment.ReadWrite.All",
+        "06b708a9-e830-4db3-a914-8e69da51d44f",
+    ),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    /// Directory role template ids.
+    pub roles: Vec<String>,
+    pub seq: u64,
+}
+
+impl User {
+    pub fn to_graph(&self) -> Value {
+        json!({
+            "@odata.type": "#microsoft.graph.user",
+            "id": self.id,
+            "businessPhones": [],
+            "displayName": self.display_name,
+            "givenName": null,
+            "jobTitle": null,
+            "mail": self.upn,
+            "mobilePhone": null,
+            "officeLocation": null,
+            "preferredLanguage": null,
+            "surname": null,
+            "userPrincipalName": self.upn,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Secret {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    pub secret: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Application {
+    /// The Graph representation (without `@odata.context`).
+    pub data: Map<String, Value>,
+    pub owners: Vec<String>,
+    /// Federated identity credentials as Graph returns them.
+    pub fics: Vec<Map<String, Value>>,
+    pub secrets: Vec<Secret>,
+    pub deleted_ms: Option<u64>,
+    pub seq: u64,
+}
+
+impl Application {
+    pub fn id(&self) -> &str {
+        self.data
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn app_id(&self) -> &str {
+        self.data
+            .get("appId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn display_name(&self) -> &str {
+        self.data
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    /// The Graph view, with `passwordCredentials` rebuilt from the secrets (never their text).
+    pub fn to_graph(&self) -> Value {
+        let mut d = self.data.clone();
+        d.insert(
+            "passwordCredentials".into(),
+            Value::Array(self.secrets.iter().map(secret_view).collect()),
+        );
+        d.insert(
+            "deletedDateTime".into(),
+            self.deleted_ms
+                .map(|m| Value::String(graph_time(m)))
+                .unwrap_or(Value::Null),
+        );
+        Value::Object(d)
+    }
+}
+
+pub fn secret_view(s: &Secret) -> Value {
+    json!({
+        "customKeyIdentifier": null,
+        "displayName": s.display_name,
+        "endDateTime": graph_time(s.end_ms),
+        "hint": s.secret.chars().take(3).collect::<String>(),
+        "keyId": s.key_id,
+        "secretText": null,
+        "startDateTime": graph_time(s.start_ms),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServicePrincipal {
+    pub data: Map<String, Value>,
+    /// Directory role template ids held by this identity (for app identities).
+    pub roles: Vec<String>,
+    pub owners: Vec<String>,
+    pub deleted_ms: Option<u64>,
+    pub seq: u64,
+}
+
+impl ServicePrincipal {
+    pub fn id(&self) -> &str {
+        self.data
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn app_id(&self) -> &str {
+        self.data
+            .get("appId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn display_name(&self) -> &str {
+        self.data
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn to_graph(&self) -> Value {
+        let mut d = self.data.clone();
+        d.insert(
+            "deletedDateTime".into(),
+            self.deleted_ms
+                .map(|m| Value::String(graph_time(m)))
+                .unwrap_or(Value::Null),
+        );
+        Value::Object(d)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Assignment {
+    pub data: Map<String, Value>,
+    pub seq: u64,
+}
+
+impl Assignment {
+    pub fn get(&self, k: &str) -> &str {
+        self.data.get(k).and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Directory {
+    pub tenant_id: String,
+    pub domain: String,
+    pub org_name: String,
+    /// HS256 key for the emulator's tokens, base64; persisted so tokens survive restarts.
+    pub signing_key: String,
+    pub users: Vec<User>,
+    pub applications: Vec<Application>,
+    pub service_principals: Vec<ServicePrincipal>,
+    pub assignments: Vec<Assignment>,
+    pub seq: u64,
+}
+
+fn random_key() -> String {
+    let mut k = [0u8; 32];
+    if aws_lc_rs::rand::fill(&mut k).is_err() {
+        // Never expected; fall back to uuid randomness rather than a fixed key.
+        k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        k[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(k)
+}
+
+/// A new application's Graph JSON with every default Graph returns at create.
+pub fn new_application_data(
+    id: &str,
+    app_id: &str,
+    display_name: &str,
+    domain: &str,
+    now: u64,
+) -> Map<String, Value> {
+    let v = json!({
+        "id": id,
+        "deletedDateTime": null,
+        "appId": app_id,
+        "applicationTemplateId": null,
+        "disabledByMicrosoftStatus": null,
+        "createdDateTime": graph_time(now),
+        "displayName": display_name,
+        "description": null,
+        "groupMembershipClaims": null,
+        "identifierUris": [],
+        "isDeviceOnlyAuthSupported": null,
+        "isFallbackPublicClient": null,
+        "nativeAuthenticationApisEnabled": null,
+        "notes": null,
+        "publisherDomain": domain,
+        "serviceManagementReference": null,
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+        "tokenEncryptionKeyId": null,
+        "uniqueName": null,
+        "samlMetadataUrl": null,
+        "defaultRedirectUri": null,
+        "certification": null,
+        "optionalClaims": null,
+        "requestSignatureVerification": null,
+        "servicePrincipalLockConfiguration": null,
+        "addIns": [],
+        "api": {
+            "acceptMappedClaims": null,
+            "knownClientApplications": [],
+            "requestedAccessTokenVersion": null,
+            "oauth2PermissionScopes": [],
+            "preAuthorizedApplications": []
+        },
+        "appRoles": [],
+        "info": {
+            "logoUrl": null,
+            "marketingUrl": null,
+            "privacyStatementUrl": null,
+            "supportUrl": null,
+            "termsOfServiceUrl": null
+        },
+        "keyCredentials": [],
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "passwordCredentials": [],
+        "publicClient": {"redirectUris": []},
+        "requiredResourceAccess": [],
+        "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+        "web": {
+            "homePageUrl": null,
+            "logoutUrl": null,
+            "redirectUris": [],
+            "implicitGrantSettings": {"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false},
+            "redirectUriSettings": []
+        },
+        "spa": {"redirectUris": []}
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// A service principal's Graph JSON for an application (copies what Graph copies).
+pub fn new_sp_data(id: &str, app: &Map<String, Value>, owner_tenant: &str) -> Map<String, Value> {
+    let g = |k: &str| app.get(k).cloned().unwrap_or(Value::Null);
+    let app_id = g("appId");
+    let mut spns = vec![app_id.clone()];
+    if let Some(Value::Array(uris)) = app.get("identifierUris") {
+        spns.extend(uris.iter().cloned());
+    }
+    let scopes = app
+        .get("api")
+        .and_then(|a| a.get("oauth2PermissionScopes"))
+        .cloned()
+        .unwrap_or(json!([]));
+    let v = json!({
+        "id": id,
+        "deletedDateTime": null,
+        "accountEnabled": true,
+        "alternativeNames": [],
+        "appDisplayName": g("displayName"),
+        "appDescription": g("description"),
+        "appId": app_id,
+        "applicationTemplateId": null,
+        "appOwnerOrganizationId": owner_tenant,
+        "appRoleAssignmentRequired": false,
+        "description": null,
+        "disabledByMicrosoftStatus": null,
+        "displayName": g("displayName"),
+        "homepage": null,
+        "loginUrl": null,
+        "logoutUrl": null,
+        "notes": null,
+        "notificationEmailAddresses": [],
+        "preferredSingleSignOnMode": null,
+        "preferredTokenSigningKeyThumbprint": null,
+        "replyUrls": [],
+        "servicePrincipalNames": spns,
+        "servicePrincipalType": "Application",
+        "signInAudience": g("signInAudience"),
+        "tags": app.get("tags").cloned().unwrap_or(json!([])),
+        "tokenEncryptionKeyId": null,
+        "info": g("info"),
+        "addIns": [],
+        "appRoles": app.get("appRoles").cloned().unwrap_or(json!([])),
+        "keyCredentials": [],
+        "oauth2PermissionScopes": scopes,
+        "passwordCredentials": [],
+        "resourceSpecificApplicationPermissions": [],
+        "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null}
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+fn graph_sp(now: u64) -> ServicePrincipal {
+    let roles: Vec<Value> = GRAPH_APP_ROLES
+        .iter()
+        .map(|(name, id)| {
+            json!({
+                "allowedMemberTypes": ["Application"],
+                "description": format!("Allows the app to use the {name} permission without a signed-in user."),
+                "displayName": format!("{name} (application permission)"),
+                "id": id,
+                "isEnabled": true,
+                "origin": "Application",
+                "value": name,
+            })
+        })
+        .collect();
+    let scopes = json!([
+        {"adminConsentDescription": "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
+         "adminConsentDisplayName": "Sign in and read user profile", "id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+         "isEnabled": true, "type": "User", "userConsentDescription": null, "userConsentDisplayName": null, "value": "User.Read"},
+        {"adminConsentDescription": "Allows the app to read the full set of profile properties of all users on behalf of the signed-in user.",
+         "adminConsentDisplayName": "Read all users' full profiles", "id": "a154be20-db9c-4678-8ab7-66f6cc099a59",
+         "isEnabled": true, "type": "Admin", "userConsentDescription": null, "userConsentDisplayName": null, "value": "User.Read.All"}
+    ]);
+    let mut app = new_application_data("", GRAPH_APP_ID, "Microsoft Graph", "microsoft.com", now);
+    app.insert("appRoles".into(), Value::Array(roles));
+    app.insert(
+        "identifierUris".into(),
+        json!([
+            "https://graph.microsoft.com",
+            "https://graph.microsoft.com/"
+        ]),
+    );
+    app.insert("signInAudience".into(), json!("AzureADMultipleOrgs"));
+    app.get_mut("api")
+        .and_then(Value::as_object_mut)
+        .map(|a| a.insert("oauth2PermissionScopes".into(), scopes));
+    let mut data = new_sp_data(GRAPH_SP, &app, MICROSOFT_TENANT);
+    data.insert(
+        "servicePrincipalNames".into(),
+        json!([
+            GRAPH_APP_ID,
+            "https://graph.microsoft.com",
+            "https://graph.microsoft.com/"
+        ]),
+    );
+    data.insert("appDescription".into(), Value::Null);
+    ServicePrincipal {
+        data,
+        roles: vec![],
+        owners: vec![],
+        deleted_ms: None,
+        seq: 0,
+    }
+}
+
+impl Directory {
+    /// The seeded default tenant (see README "Seeded tenant").
+    pub fn seeded(tenant_id: &str, signing_key: Option<String>) -> Directory {
+        let now = now_ms();
+        let mut d = Directory {
+            tenant_id: tenant_id.to_string(),
+            domain: DEFAULT_DOMAIN.into(),
+            org_name: "Psoxy Test Tenant".into(),
+            signing_key: signing_key.unwrap_or_else(random_key),
+            users: vec![],
+            applications: vec![],
+            service_principals: vec![],
+            assignments: vec![],
+            seq: 0,
+        };
+        d.add_user(
+            USER_APP_ADMIN,
+            "app-admin@psoxy.test",
+            "App Admin",
+            vec![ROLE_CLOUD_APP_ADMIN.into()],
+        );
+        d.add_user(USER_OWNER, "owner@psoxy.test", "App Owner", vec![]);
+        d.add_user(
+            USER_CONSENT_ADMIN,
+            "consent-admin@psoxy.test",
+            "Consent Admin",
+            vec![ROLE_PRIV_ROLE_ADMIN.into()],
+        );
+
+        let mut gsp = graph_sp(now);
+        gsp.seq = d.next_seq();
+        d.service_principals.push(gsp);
+
+        d.add_app_identity(
+            CI_APP_OBJECT,
+            CI_CLIENT_ID,
+            CI_SP,
+            "terraform-ci",
+            CI_SECRET,
+            vec![ROLE_CLOUD_APP_ADMIN.into()],
+        );
+
+        for (obj, client, name) in [
+            (OWNED_APP1_OBJECT, OWNED_APP1_CLIENT, "Owned App One"),
+            (OWNED_APP2_OBJECT, OWNED_APP2_CLIENT, "Owned App Two"),
+        ] {
+            let data = new_application_data(obj, client, name, DEFAULT_DOMAIN, now);
+            let seq = d.next_seq();
+            d.applications.push(Application {
+                data,
+                owners: vec![USER_OWNER.into()],
+                fics: vec![],
+                secrets: vec![],
+                deleted_ms: None,
+                seq,
+            });
+        }
+        let app1 = d
+            .applications
+            .iter()
+            .find(|a| a.id() == OWNED_APP1_OBJECT)
+            .map(|a| a.data.clone());
+        if let Some(app1) = app1 {
+            let data = new_sp_data(OWNED_APP1_SP, &app1, tenant_id);
+            let seq = d.next_seq();
+            d.service_principals.push(ServicePrincipal {
+                data,
+                roles: vec![],
+                owners: vec![],
+                deleted_ms: None,
+                seq,
+            });
+        }
+        d
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub fn add_user(&mut self, id: &str, upn: &str, name: &str, roles: Vec<String>) -> &User {
+        let seq = self.next_seq();
+        self.users.push(User {
+            id: id.into(),
+            upn: upn.into(),
+            display_name: name.into(),
+            roles,
+            seq,
+        });
+        self.users.last().expect("just pushed")
+    }
+
+    /// An application identity: app registration + service principal + secret +
+    /// directory roles, the way a CI service principal is set up in a real tenant.
+    pub fn add_app_identity(
+        &mut self,
+        object_id: &str,
+        client_id: &str,
+        sp_id: &str,
+        name: &str,
+        secret: &str,
+        roles: Vec<String>,
+    ) {
+        let now = now_ms();
+        let domain = self.domain.clone();
+        let tenant = self.tenant_id.clone();
+        let data = new_application_data(object_id, client_id, name, &domain, now);
+        let seq = self.next_seq();
+        let app = Application {
+            data,
+            owners: vec![],
+            fics: vec![],
+            secrets: vec![Secret {
+                key_id: new_guid(),
+                display_name: Some("emulator".into()),
+                secret: secret.into(),
+                start_ms: now,
+                end_ms: now + 2 * 365 * 86_400_000,
+            }],
+            deleted_ms: None,
+            seq,
+        };
+        let sp_data = new_sp_data(sp_id, &app.data, &tenant);
+        self.applications.push(app);
+        let seq = self.next_seq();
+        self.service_principals.push(ServicePrincipal {
+            data: sp_data,
+            roles,
+            owners: vec![],
+            deleted_ms: None,
+            seq,
+        });
+    }
+
+    /// Ensures an `--admin-client` identity exists with its secret and both admin roles.
+    pub fn ensure_admin_client(&mut self, client_id: &str, secret: &str) {
+        let roles = vec![
+            ROLE_CLOUD_APP_ADMIN.to_string(),
+            ROLE_PRIV_ROLE_ADMIN.to_string(),
+        ];
+        if let Some(app) = self
+            .applications
+            .iter_mut()
+            .find(|a| a.app_id() == client_id)
+        {
+            if !app.secrets.iter().any(|s| s.secret == secret) {
+                let now = now_ms();
+                app.secrets.push(Secret {
+                    key_id: new_guid(),
+                    display_name: Some("emulator".into()),
+                    secret: secret.into(),
+                    start_ms: now,
+                    end_ms: now + 2 * 365 * 86_400_000,
+                });
+            }
+            if let Some(sp) = self
+                .service_principals
+                .iter_mut()
+                .find(|s| s.app_id() == client_id)
+            {
+                for r in roles {
+                    if !sp.roles.contains(&r) {
+                        sp.roles.push(r);
+                    }
+                }
+            }
+            return;
+        }
+        let name = format!("admin-client {client_id}");
+        self.add_app_identity(&new_guid(), client_id, &new_guid(), &name, secret, roles);
+    }
+
+    pub fn app(&self, id: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.id() == id)
+    }
+    pub fn app_mut(&mut self, id: &str) -> Option<&mut Application> {
+        self.applications.iter_mut().find(|a| a.id() == id)
+    }
+    pub fn live_app_by_app_id(&self, app_id: &str) -> Option<&Application> {
+        self.applications
+            .iter()
+            .find(|a| a.deleted_ms.is_none() && a.app_id().eq_ignore_ascii_case(app_id))
+    }
+    pub fn sp(&self, id: &str) -> Option<&ServicePrincipal> {
+        self.service_principals.iter().find(|s| s.id() == id)
+    }
+    pub fn sp_mut(&mut self, id: &str) -> Option<&mut ServicePrincipal> {
+        self.service_principals.iter_mut().find(|s| s.id() == id)
+    }
+    pub fn live_sp_by_app_id(&self, app_id: &str) -> Option<&ServicePrincipal> {
+        self.service_principals
+            .iter()
+            .find(|s| s.deleted_ms.is_none() && s.app_id().eq_ignore_ascii_case(app_id))
+    }
+    pub fn user(&self, id_or_upn: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.id.eq_ignore_ascii_case(id_or_upn) || u.upn.eq_ignore_ascii_case(id_or_upn))
+    }
+
+    /// Any live directory object by id, in Graph's `directoryObject` form.
+    pub fn directory_object(&self, id: &str) -> Option<Value> {
+        if let Some(u) = self.user(id).filter(|u| u.id.eq_ignore_ascii_case(id)) {
+            return Some(u.to_graph());
+        }
+        if let Some(sp) = self.sp(id).filter(|s| s.deleted_ms.is_none()) {
+            let mut v = sp.to_graph();
+            v["@odata.type"] = json!("#microsoft.graph.servicePrincipal");
+            return Some(v);
+        }
+        if let Some(a) = self.app(id).filter(|a| a.deleted_ms.is_none()) {
+            let mut v = a.to_graph();
+            v["@odata.type"] = json!("#microsoft.graph.application");
+            return Some(v);
+        }
+        None
+    }
+
+    /// Graph app-role values granted to a service principal on the Graph SP
+    /// (these become the `roles` claim and app-only permissions).
+    pub fn graph_permissions_of(&self, sp_id: &str) -> Vec<String> {
+        let Some(gsp) = self.live_sp_by_app_id(GRAPH_APP_ID) else {
+            return vec![];
+        };
+        self.assignments
+            .iter()
+            .filter(|a| a.get("principalId") == sp_id && a.get("resourceId") == gsp.id())
+            .filter_map(|a| {
+                let rid = a.get("appRoleId");
+                GRAPH_APP_ROLES
+                    .iter()
+                    .find(|(_, id)| *id == rid)
+                    .map(|(n, _)| n.to_string())
+            })
+            .collect()
+    }
+
+    /// Whether an assignment is visible: both ends must be live service principals
+    /// (or a user principal).
+    pub fn assignment_live(&self, a: &Assignment) -> bool {
+        let live = |id: &str| {
+            self.sp(id).map(|s| s.deleted_ms.is_none()).unwrap_or(false) || self.user(id).is_some()
+        };
+        live(a.get("principalId")) && live(a.get("resourceId"))
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Option<Directory>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Atomic write: a temp file beside the target, then rename over it.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp-{}", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path)
+    }
+}
