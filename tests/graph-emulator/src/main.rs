@@ -46,7 +46,15 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
         };
         let mut next = || inline.clone().or_else(|| it.next());
         match flag.as_str() {
-            "--listen" => c.listen = val(&flag, next())?,
+            "--listen" => {
+                use std::net::ToSocketAddrs;
+                let v: String = val(&flag, next())?;
+                c.listen = v
+                    .to_socket_addrs()
+                    .map_err(|e| format!("invalid --listen {v}: {e}"))?
+                    .next()
+                    .ok_or_else(|| format!("--listen {v} resolves to nothing"))?;
+            }
             "--tenant" => c.tenant = val(&flag, next())?,
             "--admin-client" => {
                 let v: String = val(&flag, next())?;

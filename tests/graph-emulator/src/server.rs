@@ -41,6 +41,8 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
     };
     let base_url = match &tls {
         Some(_) => format!("https://localhost:{}", addr.port()),
+        // A wildcard bind is reached through loopback.
+        None if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
         None => format!("http://{addr}"),
     };
     let emu = Arc::new(Emulator {

@@ -365,3 +365,76 @@ async fn reset_and_state_dump() {
     );
     emu.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn owned_by_permission_and_alternate_key_subresources() {
+    let emu = start().await;
+    let r = emu
+        .admin("POST", "identities", Some(json!({"kind": "app", "displayName": "owned-by", "appRoles": ["Application.ReadWrite.OwnedBy"]})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ident = r.json();
+    let tok = emu
+        .admin(
+            "POST",
+            "tokens",
+            Some(json!({"client_id": ident["clientId"]})),
+        )
+        .await
+        .json();
+    let t = tok["access_token"].as_str().unwrap();
+    // Creating through Application.ReadWrite.OwnedBy makes the caller an owner...
+    let app = emu
+        .create_app(t, json!({"displayName": "owned by app"}))
+        .await;
+    let app_id = app["appId"].as_str().unwrap();
+    let owners = emu
+        .graph(
+            t,
+            "GET",
+            &format!("/applications(appId='{app_id}')/owners"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(owners["value"][0]["id"], ident["servicePrincipalId"]);
+    // ...who manages its credentials through the alternate key...
+    let r = emu
+        .graph(t, "POST", &format!("/applications(appId='{app_id}')/federatedIdentityCredentials"), Some(json!({"name": "viaAppId",
+            "issuer": "https://accounts.google.com", "subject": "42", "audiences": ["api://AzureADTokenExchange"]})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // ...but cannot add other owners (A4), nor touch apps it does not own.
+    let r = emu
+        .graph(t, "POST", &format!("/applications(appId='{app_id}')/owners/$ref"), Some(json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{OWNER}")})))
+        .await;
+    assert_graph_error(&r, 403, "Authorization_RequestDenied");
+    let r = emu
+        .graph(
+            t,
+            "PATCH",
+            &format!("/applications/{OWNED_APP1}"),
+            Some(json!({"notes": "x"})),
+        )
+        .await;
+    assert_graph_error(&r, 403, "Authorization_RequestDenied");
+    // Batch items may use relative urls without a leading slash; 424 entries are logged normalised.
+    emu.admin("DELETE", "requests", None).await;
+    let body = json!({"requests": [
+        {"id": "a", "method": "GET", "url": "applications/77777777-7777-4777-8777-777777777777"},
+        {"id": "b", "method": "GET", "url": "organization?$select=id", "dependsOn": ["a"]}
+    ]});
+    let r = emu.graph(t, "POST", "/$batch", Some(body)).await;
+    assert_eq!(r.status, 200);
+    let log = emu.admin("GET", "requests", None).await.json();
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "/v1.0/organization"
+                && e["status"] == 424
+                && e["query"] == "$select=id"),
+        "{log}"
+    );
+    emu.running.shutdown().await;
+}

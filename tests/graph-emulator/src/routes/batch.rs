@@ -195,21 +195,22 @@ pub fn handle(emu: &Emulator, outer: &GraphRequest) -> Resp {
                 "The request could not be processed because a request it depends on failed.",
             )
             .into_resp(&new_guid(), &outer.client_request_id, &date);
-            lock(&emu.log).push(LogEntry {
-                method: it.method.clone(),
-                path: format!(
-                    "/{}{}",
-                    outer.version,
-                    it.url.split('?').next().unwrap_or_default()
-                ),
-                query: it
-                    .url
-                    .split_once('?')
-                    .map(|x| x.1.to_string())
-                    .unwrap_or_default(),
-                status: 424,
-                batch_item: true,
-            });
+            let url = if it.url.starts_with('/') {
+                it.url.clone()
+            } else {
+                format!("/{}", it.url)
+            };
+            let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+            super::push_log(
+                emu,
+                LogEntry {
+                    method: it.method.clone(),
+                    path: format!("/{}{path}", outer.version),
+                    query: query.to_string(),
+                    status: 424,
+                    batch_item: true,
+                },
+            );
             r
         } else {
             run_item(emu, outer, it, &date)
@@ -221,13 +222,16 @@ pub fn handle(emu: &Emulator, outer: &GraphRequest) -> Resp {
 }
 
 fn log(emu: &Emulator, req: &GraphRequest, status: u16) {
-    lock(&emu.log).push(LogEntry {
-        method: req.method.clone(),
-        path: format!("/{}{}", req.version, req.path),
-        query: req.query.clone(),
-        status,
-        batch_item: false,
-    });
+    super::push_log(
+        emu,
+        LogEntry {
+            method: req.method.clone(),
+            path: format!("/{}{}", req.version, req.path),
+            query: req.query.clone(),
+            status,
+            batch_item: false,
+        },
+    );
 }
 
 fn run_item(emu: &Emulator, outer: &GraphRequest, it: &Item, date: &str) -> Resp {

@@ -186,17 +186,31 @@ pub fn execute(emu: &Emulator, req: &GraphRequest) -> Resp {
     if resp.status < 400 {
         resp.headers.push(("x-ms-resource-unit".into(), "1".into()));
     }
-    lock(&emu.log).push(LogEntry {
-        method: req.method.clone(),
-        path: format!("/{}{}", req.version, req.path),
-        query: req.query.clone(),
-        status: resp.status,
-        batch_item: req.batch_item,
-    });
+    push_log(
+        emu,
+        LogEntry {
+            method: req.method.clone(),
+            path: format!("/{}{}", req.version, req.path),
+            query: req.query.clone(),
+            status: resp.status,
+            batch_item: req.batch_item,
+        },
+    );
     if req.is_write() && resp.status < 400 {
         emu.persist(&dir);
     }
     resp
+}
+
+/// Most entries kept in the request log (oldest dropped), so long demo runs stay bounded.
+pub const LOG_CAP: usize = 100_000;
+
+pub fn push_log(emu: &Emulator, e: LogEntry) {
+    let mut log = lock(&emu.log);
+    if log.len() >= LOG_CAP {
+        log.drain(..LOG_CAP / 10);
+    }
+    log.push(e);
 }
 
 /// A parsed path segment: `applications(appId='x')` → name + key.
