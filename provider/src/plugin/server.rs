@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status};
@@ -98,15 +98,39 @@ async fn run(
         }
         None => {
             router
-                .serve_with_incoming_shutdown(
-                    TcpListenerStream::new(listener),
-                    shutdown.cancelled_owned(),
-                )
+                .serve_with_incoming_shutdown(plain_incoming(listener), shutdown.cancelled_owned())
                 .await?
         }
     }
     tracing::debug!("shut down by Terraform");
     Ok(())
+}
+
+/// Accepts one connection with Nagle's algorithm off: gRPC sends small frames and
+/// waits for answers, and delayed ACKs would otherwise add ~40 ms to every request.
+async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAddr)> {
+    match listener.accept().await {
+        Ok((tcp, peer)) => {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("could not set TCP_NODELAY: {e}");
+            }
+            Some((tcp, peer))
+        }
+        Err(e) => {
+            tracing::warn!("accept failed: {e}");
+            None
+        }
+    }
+}
+
+fn plain_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        loop {
+            if let Some((tcp, _)) = accept(&listener).await {
+                return Some((Ok(tcp), listener));
+            }
+        }
+    })
 }
 
 /// Connections that completed the TLS handshake; the rest are logged and dropped, so
@@ -119,12 +143,8 @@ fn tls_incoming(
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
-            let (tcp, peer) = match listener.accept().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    continue;
-                }
+            let Some((tcp, peer)) = accept(&listener).await else {
+                continue;
             };
             let acceptor = acceptor.clone();
             let sender = sender.clone();

@@ -76,6 +76,12 @@ impl Run {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
+    /// Both streams with whitespace runs collapsed: Terraform wraps diagnostics at its
+    /// terminal width, so phrases are matched on this form.
+    pub fn flat(&self) -> String {
+        self.all().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
         assert!(self.success, "terraform failed:\n{}", self.all());

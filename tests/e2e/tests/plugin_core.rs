@@ -108,7 +108,7 @@ data "psoxy_msft_connector_specs" "x" {
     );
     let run = ws.terraform(&["validate", "-no-color"]);
     run.assert_failure();
-    let all = run.all();
+    let all = run.flat();
     assert!(all.contains("Unknown connector id"), "{all}");
     assert!(all.contains("Did you mean \"outlook-mail\"?"), "{all}");
     assert!(all.contains("msft-entra-id"), "{all}");
@@ -128,7 +128,7 @@ data "psoxy_msft_connector_specs" "x" {}
     );
     let run = ws.terraform(&["plan", "-no-color"]);
     run.assert_failure();
-    let all = run.all();
+    let all = run.flat();
     assert!(all.contains("plain HTTP"), "{all}");
     assert!(all.contains("graph_endpoint"), "{all}");
 }
