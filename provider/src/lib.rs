@@ -6,10 +6,15 @@
 //! - `plugin`: the Terraform plugin protocol (handshake, TLS, values, schema, plans).
 //! - `catalog`: the connector catalog and the administrator's consent document.
 //! - `config` and `provider`: the provider block and what it offers.
-//! - `data_sources` (and, later, `resources`): what users write in configurations.
+//! - `graph`: the Microsoft Graph client and signing in.
+//! - `data_sources`, `resources`: what users write in configurations; `session` is what
+//!   they share once the provider is configured.
 
 pub mod catalog;
 pub mod config;
 pub mod data_sources;
+pub mod graph;
 pub mod plugin;
 pub mod provider;
+pub mod resources;
+pub mod session;

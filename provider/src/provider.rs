@@ -2,21 +2,20 @@
 
 use crate::config::{self, ProviderSettings};
 use crate::data_sources::connector_specs::ConnectorSpecs;
+use crate::graph::GraphClient;
+use crate::graph::auth::{TokenCache, select_source};
 use crate::plugin::diagnostics::Diagnostics;
 use crate::plugin::framework::{ConfigureRequest, DataSource, Provider, RequestContext, Resource};
 use crate::plugin::schema::Schema;
+use crate::resources::msft_connector::MsftConnector;
+use crate::session::{Session, SessionSlot};
 use async_trait::async_trait;
-use std::sync::{Arc, OnceLock};
-
-/// What `Configure` establishes, shared with every resource.
-#[derive(Default)]
-pub struct Configured {
-    pub settings: OnceLock<ProviderSettings>,
-}
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Default)]
 pub struct PsoxyProvider {
-    configured: Arc<Configured>,
+    session: Arc<SessionSlot>,
 }
 
 impl PsoxyProvider {
@@ -36,13 +35,17 @@ impl Provider for PsoxyProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(MsftConnector {
+            session: self.session.clone(),
+        })]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![Arc::new(ConnectorSpecs)]
     }
 
+    /// Settles settings and the sign-in method without any network call: Terraform
+    /// configures the provider on every command, and many commands never reach Graph.
     async fn configure(
         &self,
         _ctx: &RequestContext,
@@ -50,15 +53,34 @@ impl Provider for PsoxyProvider {
         diags: &mut Diagnostics,
     ) {
         tracing::debug!(terraform_version = %req.terraform_version, "configuring");
-        if let Some(settings) =
-            ProviderSettings::resolve(&req.config, |k| std::env::var(k).ok(), diags)
+        let env = |k: &str| std::env::var(k).ok();
+        let Some(settings) = ProviderSettings::resolve(&req.config, env, diags) else {
+            return;
+        };
+        let http = match reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .user_agent(concat!(
+                "terraform-provider-psoxy/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
         {
-            tracing::debug!(
-                cloud = settings.cloud.as_str(),
-                graph = %settings.graph_endpoint,
-                "provider configured"
-            );
-            let _ = self.configured.settings.set(settings);
-        }
+            Ok(http) => http,
+            Err(e) => {
+                diags.error("Could not set up HTTPS", e.to_string());
+                return;
+            }
+        };
+        let graph = select_source(&settings, http.clone(), &env).map(|source| {
+            tracing::debug!(source = %source.describe(), "sign-in method chosen");
+            let tokens = Arc::new(TokenCache::new(source, settings.tenant_id.clone()));
+            GraphClient::new(http, &settings.graph_endpoint, tokens)
+        });
+        tracing::debug!(
+            cloud = settings.cloud.as_str(),
+            graph = %settings.graph_endpoint,
+            "provider configured"
+        );
+        self.session.set(Session::new(settings, graph));
     }
 }

@@ -155,6 +155,13 @@ impl Workspace {
         std::fs::write(self.dir.path().join(name), contents).expect("write file");
     }
 
+    pub fn with_env(mut self, vars: Vec<(String, String)>) -> Self {
+        for (k, v) in vars {
+            self.set_env(&k, &v);
+        }
+        self
+    }
+
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_owned(), value.to_owned()));
@@ -216,6 +223,159 @@ impl Emulator {
         );
         Self { child, base_url }
     }
+}
+
+/// The seeded tenant and the pipeline identity the provider signs in as in tests
+/// (tests/graph-emulator/README.md).
+pub const TENANT: &str = "00000000-0000-4000-8000-00000000a001";
+pub const CI_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000c101";
+pub const CI_CLIENT_SECRET: &str = "terraform-ci-secret";
+
+impl Emulator {
+    /// Environment that points the provider at this emulator, signed in as the
+    /// `terraform-ci` application (Cloud Application Administrator).
+    pub fn provider_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PSOXY_GRAPH_ENDPOINT".into(), self.base_url.clone()),
+            ("PSOXY_LOGIN_ENDPOINT".into(), self.base_url.clone()),
+            ("ARM_TENANT_ID".into(), TENANT.into()),
+            ("ARM_CLIENT_ID".into(), CI_CLIENT_ID.into()),
+            ("ARM_CLIENT_SECRET".into(), CI_CLIENT_SECRET.into()),
+            ("ARM_USE_CLI".into(), "false".into()),
+        ]
+    }
+
+    /// A request to the emulator; returns the status and the JSON body (Null if none).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        http_request(&self.base_url, method, path, body, token)
+    }
+
+    /// The emulator's admin side, which stands for what people do in the portal.
+    #[track_caller]
+    pub fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, json) = self.request(method, &format!("/_emulator/{path}"), body, None);
+        assert!(
+            (200..300).contains(&status),
+            "{method} /_emulator/{path}: {status} {json}"
+        );
+        json
+    }
+
+    /// Graph as a person with Cloud Application Administrator sees it in the portal.
+    #[track_caller]
+    pub fn portal(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let token = self.admin(
+            "POST",
+            "tokens",
+            Some(&serde_json::json!({"user": "app-admin@psoxy.test"})),
+        );
+        let token = token["access_token"].as_str().expect("token").to_owned();
+        self.request(method, &format!("/v1.0{path}"), body, Some(&token))
+    }
+
+    pub fn set_faults(&self, faults: serde_json::Value) {
+        self.admin("PUT", "faults", Some(&faults));
+    }
+
+    /// Graph requests received since the log was last cleared: (method, path, status).
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        let log = self.admin("GET", "requests", None);
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap_or_default().to_owned(),
+                    r["path"].as_str().unwrap_or_default().to_owned(),
+                    r["status"].as_u64().unwrap_or_default() as u16,
+                )
+            })
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.admin("DELETE", "requests", None);
+    }
+}
+
+/// A minimal HTTP/1.1 client for the emulator on loopback (plain HTTP only), so the
+/// tests need no HTTP library.
+pub fn http_request(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let host = base_url
+        .strip_prefix("http://")
+        .expect("plain http emulator");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to emulator");
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        payload.len()
+    );
+    if body.is_some() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(payload.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 impl Drop for Emulator {

@@ -1,0 +1,16 @@
+//! Microsoft Graph: the HTTP client with Graph's retry and consistency rules, the
+//! objects the provider reads and writes, and signing in.
+
+// Graph errors carry Graph's code, message and request id for the diagnostic; they
+// occur on network paths where their size is irrelevant next to the round trip.
+#![allow(clippy::result_large_err)]
+
+pub mod applications;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod models;
+pub mod retry;
+
+pub use client::{GraphClient, GraphRequest, GraphResponse, Operation};
+pub use error::{GraphError, GraphErrorKind};

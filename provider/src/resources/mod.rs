@@ -1,0 +1,4 @@
+//! The provider's managed resources.
+
+pub mod msft_connector;
+pub mod timeouts;

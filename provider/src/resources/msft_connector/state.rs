@@ -1,0 +1,232 @@
+//! From what Graph holds to the resource's state: consent status computed against the
+//! connectors' required permissions, the consent links and the administrator's
+//! document.
+
+use crate::catalog::{self, Connector, ConsentContext, ConsentStatus};
+use crate::graph::models::{AppRoleAssignment, ServicePrincipal};
+use crate::plugin::value::Value;
+use crate::session::Session;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything a state value is built from.
+pub struct Facts<'a> {
+    pub connector_ids: Vec<String>,
+    pub display_name: String,
+    /// Owners other than the signed-in caller.
+    pub owners: BTreeSet<String>,
+    pub purge_on_destroy: Value,
+    pub timeouts: Value,
+    pub object_id: String,
+    pub client_id: String,
+    /// Empty when the application has no service principal yet.
+    pub service_principal_id: String,
+    pub tenant_id: String,
+    /// The Graph application permissions the application asks for: name → appRole id.
+    pub requested_roles: BTreeMap<String, String>,
+    pub assignments: &'a [AppRoleAssignment],
+    pub graph: &'a ServicePrincipal,
+}
+
+pub fn resolve(ids: &[String]) -> Vec<&'static Connector> {
+    ids.iter().filter_map(|id| catalog::connector(id)).collect()
+}
+
+/// The names of the required permissions not yet assigned to the service principal
+/// on Microsoft Graph.
+pub fn missing_roles(
+    connectors: &[&Connector],
+    assignments: &[AppRoleAssignment],
+    graph: &ServicePrincipal,
+) -> Vec<String> {
+    let granted: BTreeSet<&str> = assignments
+        .iter()
+        .filter(|a| {
+            a.resource_id
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case(&graph.id))
+        })
+        .map(|a| a.app_role_id.as_str())
+        .collect();
+    catalog::required_app_roles(connectors)
+        .into_iter()
+        .filter(|(_, id)| !granted.contains(id))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Names for the permissions an application asks for, by the tenant's own Graph
+/// app roles (or the catalog, or the bare id when neither knows it).
+pub fn role_names(role_ids: &[String], graph: &ServicePrincipal) -> BTreeMap<String, String> {
+    role_ids
+        .iter()
+        .map(|id| {
+            let name = graph
+                .app_roles
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+                .and_then(|r| r.value.clone())
+                .or_else(|| catalog::permission_by_app_role_id(id).map(|p| p.name.to_owned()))
+                .unwrap_or_else(|| id.clone());
+            (name, id.clone())
+        })
+        .collect()
+}
+
+pub fn consent_urls(session: &Session, tenant_id: &str, client_id: &str) -> (String, String) {
+    (
+        catalog::admin_consent_url(
+            session.settings.login_endpoint.as_str(),
+            tenant_id,
+            client_id,
+        ),
+        catalog::api_permissions_url(session.settings.cloud.entra_admin_center(), client_id),
+    )
+}
+
+pub fn document(
+    session: &Session,
+    connectors: &[&'static Connector],
+    facts: &Facts<'_>,
+    status: ConsentStatus,
+) -> String {
+    let (consent_url, permissions_url) = consent_urls(session, &facts.tenant_id, &facts.client_id);
+    let graph_base = session.graph_base();
+    let mut ctx = ConsentContext::new(connectors, &facts.display_name, session.settings.cloud);
+    ctx.client_id = Some(&facts.client_id);
+    ctx.object_id = Some(&facts.object_id);
+    ctx.service_principal_object_id =
+        (!facts.service_principal_id.is_empty()).then_some(facts.service_principal_id.as_str());
+    ctx.tenant_id = Some(&facts.tenant_id);
+    ctx.admin_consent_url = Some(&consent_url);
+    ctx.api_permissions_url = Some(&permissions_url);
+    ctx.graph_endpoint = &graph_base;
+    ctx.consent = status;
+    catalog::consent_document(&ctx)
+}
+
+/// The resource's full state value.
+pub fn state_value(session: &Session, facts: &Facts<'_>) -> Value {
+    let connectors = resolve(&facts.connector_ids);
+    let missing = missing_roles(&connectors, facts.assignments, facts.graph);
+    let status = if missing.is_empty() {
+        ConsentStatus::Granted
+    } else {
+        ConsentStatus::Pending {
+            missing: missing.clone(),
+        }
+    };
+    let (consent_url, permissions_url) = consent_urls(session, &facts.tenant_id, &facts.client_id);
+    Value::object([
+        (
+            "connectors",
+            Value::list(
+                facts
+                    .connector_ids
+                    .iter()
+                    .map(|c| Value::string(c.as_str())),
+            ),
+        ),
+        ("display_name", Value::string(facts.display_name.as_str())),
+        (
+            "owners",
+            Value::set(facts.owners.iter().map(|o| Value::string(o.as_str()))),
+        ),
+        ("purge_on_destroy", facts.purge_on_destroy.clone()),
+        ("timeouts", facts.timeouts.clone()),
+        ("id", Value::string(facts.object_id.as_str())),
+        ("object_id", Value::string(facts.object_id.as_str())),
+        ("client_id", Value::string(facts.client_id.as_str())),
+        (
+            "service_principal_object_id",
+            Value::string(facts.service_principal_id.as_str()),
+        ),
+        ("tenant_id", Value::string(facts.tenant_id.as_str())),
+        (
+            "required_app_roles",
+            Value::map(
+                facts
+                    .requested_roles
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Value::string(v.as_str()))),
+            ),
+        ),
+        ("consent_granted", Value::Bool(missing.is_empty())),
+        (
+            "missing_app_roles",
+            Value::list(missing.iter().map(|m| Value::string(m.as_str()))),
+        ),
+        ("admin_consent_url", Value::string(consent_url)),
+        ("api_permissions_url", Value::string(permissions_url)),
+        (
+            "consent_instructions",
+            Value::string(document(session, &connectors, facts, status)),
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::models::AppRole;
+
+    fn graph_sp() -> ServicePrincipal {
+        ServicePrincipal {
+            id: "graph-sp".into(),
+            app_id: catalog::MICROSOFT_GRAPH_APP_ID.into(),
+            app_roles: vec![AppRole {
+                id: "df021288-bdef-4463-88db-98f22de89214".into(),
+                value: Some("User.Read.All".into()),
+                ..AppRole::default()
+            }],
+            ..ServicePrincipal::default()
+        }
+    }
+
+    fn assignment(role: &str, resource: &str) -> AppRoleAssignment {
+        AppRoleAssignment {
+            id: "a".into(),
+            app_role_id: role.into(),
+            principal_id: Some("sp".into()),
+            resource_id: Some(resource.into()),
+        }
+    }
+
+    #[test]
+    fn consent_is_measured_against_the_connectors_needs() {
+        let connectors = resolve(&["msft-copilot".into()]);
+        let none = missing_roles(&connectors, &[], &graph_sp());
+        assert_eq!(
+            none,
+            vec!["AiEnterpriseInteraction.Read.All", "User.Read.All"]
+        );
+        let partial = [assignment(
+            "df021288-bdef-4463-88db-98f22de89214",
+            "graph-sp",
+        )];
+        assert_eq!(
+            missing_roles(&connectors, &partial, &graph_sp()),
+            vec!["AiEnterpriseInteraction.Read.All"]
+        );
+        // The same role id on another resource is not Graph consent.
+        let elsewhere = [assignment(
+            "df021288-bdef-4463-88db-98f22de89214",
+            "other-api",
+        )];
+        assert_eq!(missing_roles(&connectors, &elsewhere, &graph_sp()).len(), 2);
+    }
+
+    #[test]
+    fn role_names_prefer_the_tenant_then_the_catalog_then_the_id() {
+        let names = role_names(
+            &[
+                "df021288-bdef-4463-88db-98f22de89214".into(),
+                "798ee544-9d2d-430c-a058-570e29e34338".into(),
+                "00000000-1111-2222-3333-444444444444".into(),
+            ],
+            &graph_sp(),
+        );
+        assert!(names.contains_key("User.Read.All"));
+        assert!(names.contains_key("Calendars.Read"));
+        assert!(names.contains_key("00000000-1111-2222-3333-444444444444"));
+    }
+}

@@ -1,0 +1,96 @@
+//! What `Configure` sets up and every resource shares within one provider process: the
+//! settings, the Graph client with its shared token, the Microsoft Graph service
+//! principal (read once), and per-application write locks.
+
+use crate::config::ProviderSettings;
+use crate::graph::applications::graph_service_principal_request;
+use crate::graph::auth::AuthError;
+use crate::graph::models::ServicePrincipal;
+use crate::graph::{GraphClient, GraphError, Operation};
+use crate::plugin::diagnostics::Diagnostic;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{OnceCell, OwnedMutexGuard};
+
+pub struct Session {
+    pub settings: ProviderSettings,
+    graph: Result<GraphClient, AuthError>,
+    graph_service_principal: OnceCell<ServicePrincipal>,
+    application_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Session {
+    pub fn new(settings: ProviderSettings, graph: Result<GraphClient, AuthError>) -> Self {
+        Self {
+            settings,
+            graph,
+            graph_service_principal: OnceCell::new(),
+            application_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn graph(&self) -> Result<&GraphClient, Diagnostic> {
+        self.graph
+            .as_ref()
+            .map_err(|e| Diagnostic::error(e.summary.clone(), e.detail.clone()))
+    }
+
+    /// The Graph base URL without API version, for `@odata.id` references.
+    pub fn graph_base(&self) -> String {
+        self.settings
+            .graph_endpoint
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The tenant's Microsoft Graph service principal with its app roles, read once per
+    /// process: the resource of every permission and of every consent grant.
+    pub async fn graph_service_principal(
+        &self,
+        op: &Operation,
+    ) -> Result<&ServicePrincipal, GraphError> {
+        let graph = self
+            .graph
+            .as_ref()
+            .map_err(|e| GraphError::auth("sign-in".into(), e.clone()))?;
+        self.graph_service_principal
+            .get_or_try_init(|| async {
+                graph
+                    .send(op, &graph_service_principal_request())
+                    .await?
+                    .parse()
+            })
+            .await
+    }
+
+    /// Serialises writes to one application's sub-objects (owners, federated
+    /// credentials): Graph answers concurrent writes to one application with conflicts.
+    pub async fn lock_application(&self, object_id: &str) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.application_locks.lock().expect("application locks");
+            locks.entry(object_id.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
+/// Set once by `Configure`; resources reach the session through it.
+#[derive(Default)]
+pub struct SessionSlot(OnceLock<Arc<Session>>);
+
+impl SessionSlot {
+    pub fn set(&self, session: Session) {
+        let _ = self.0.set(Arc::new(session));
+    }
+
+    pub fn get(&self) -> Result<Arc<Session>, Diagnostic> {
+        self.0.get().cloned().ok_or_else(|| {
+            Diagnostic::error(
+                "Provider not configured",
+                "Terraform did not configure the psoxy provider before using it. This is \
+                 unexpected; please report it with the output of TF_LOG=debug.",
+            )
+        })
+    }
+}
