@@ -35,9 +35,16 @@ impl Provider for PsoxyProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(MsftConnector {
-            session: self.session.clone(),
-        })]
+        vec![
+            Arc::new(MsftConnector {
+                session: self.session.clone(),
+            }),
+            Arc::new(
+                crate::resources::federated_credential::FederatedCredential {
+                    session: self.session.clone(),
+                },
+            ),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

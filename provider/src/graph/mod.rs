@@ -9,6 +9,7 @@ pub mod applications;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod federated_credentials;
 pub mod models;
 pub mod retry;
 

@@ -1,4 +1,5 @@
 //! The provider's managed resources.
 
+pub mod federated_credential;
 pub mod msft_connector;
 pub mod timeouts;
