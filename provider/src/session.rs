@@ -64,6 +64,17 @@ impl Session {
             .await
     }
 
+    /// The Graph service principal if already read, so that a caller can fetch it
+    /// alongside other requests instead of in a round trip of its own.
+    pub fn cached_graph_service_principal(&self) -> Option<&ServicePrincipal> {
+        self.graph_service_principal.get()
+    }
+
+    pub fn remember_graph_service_principal(&self, sp: ServicePrincipal) -> &ServicePrincipal {
+        let _ = self.graph_service_principal.set(sp);
+        self.graph_service_principal.get().expect("just set")
+    }
+
     /// Serialises writes to one application's sub-objects (owners, federated
     /// credentials): Graph answers concurrent writes to one application with conflicts.
     pub async fn lock_application(&self, object_id: &str) -> OwnedMutexGuard<()> {

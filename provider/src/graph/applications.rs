@@ -220,6 +220,8 @@ pub fn graph_service_principal_request() -> GraphRequest {
 pub struct Snapshot {
     pub application: Option<Application>,
     pub service_principal: Option<ServicePrincipal>,
+    /// Microsoft Graph's own service principal, when asked for.
+    pub graph_service_principal: Option<ServicePrincipal>,
 }
 
 pub fn application_request(object_id: &str) -> GraphRequest {
@@ -236,13 +238,17 @@ pub async fn snapshot(
     op: &Operation,
     object_id: &str,
     app_id: &str,
+    with_graph_service_principal: bool,
 ) -> Result<Snapshot, GraphError> {
-    let requests = [
+    let mut requests = vec![
         application_request(object_id),
         GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
             .query("$select", "id,appId,accountEnabled")
             .query("$expand", "appRoleAssignments"),
     ];
+    if with_graph_service_principal {
+        requests.push(graph_service_principal_request());
+    }
     let mut results = client.batch(op, &requests).await.into_iter();
     let not_found_is_none =
         |r: Result<super::client::GraphResponse, GraphError>| -> Result<Option<Json>, GraphError> {
@@ -254,12 +260,14 @@ pub async fn snapshot(
         };
     let app = not_found_is_none(results.next().expect("two results"))?;
     let sp = not_found_is_none(results.next().expect("two results"))?;
+    let graph_sp = results.next().map(|r| r.map(|r| r.body)).transpose()?;
     fn parse<T: serde::de::DeserializeOwned>(v: Json) -> Result<T, GraphError> {
         serde_json::from_value(v).map_err(|e| GraphError::transport("parse".into(), e.to_string()))
     }
     Ok(Snapshot {
         application: app.map(parse).transpose()?,
         service_principal: sp.map(parse).transpose()?,
+        graph_service_principal: graph_sp.map(parse).transpose()?,
     })
 }
 
@@ -311,15 +319,30 @@ pub enum IdKind {
     ClientId,
 }
 
-pub async fn update_application(
+/// Writes the application and reads its service principal with its app-role
+/// assignments in one `$batch` round trip: the two are independent, and an update
+/// needs both. `None` when the application has no service principal yet.
+pub async fn update_and_read_consent(
     client: &GraphClient,
     op: &Operation,
     object_id: &str,
+    app_id: &str,
     body: Json,
-) -> Result<(), GraphError> {
-    let request = GraphRequest::patch(format!("/applications/{object_id}"), body)
-        .retry_if(is_replication_lag);
-    client.send(op, &request).await.map(|_| ())
+) -> Result<Option<ServicePrincipal>, GraphError> {
+    let requests = [
+        GraphRequest::patch(format!("/applications/{object_id}"), body)
+            .retry_if(is_replication_lag),
+        GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
+            .query("$select", "id,appId,accountEnabled")
+            .query("$expand", "appRoleAssignments"),
+    ];
+    let mut results = client.batch(op, &requests).await.into_iter();
+    results.next().expect("two results")?;
+    match results.next().expect("two results") {
+        Ok(r) => Ok(Some(r.parse()?)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn add_owner(

@@ -22,17 +22,23 @@ pub fn bin_dir() -> &'static Path {
         // Build once per test process; cargo's own lock makes concurrent runs safe, and
         // an up-to-date build costs well under a second.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        // Benchmarks ask for release binaries with E2E_PROFILE=release.
+        let release = std::env::var("E2E_PROFILE").is_ok_and(|p| p == "release");
+        let mut args = vec![
+            "build",
+            "--quiet",
+            "--bins",
+            "-p",
+            "terraform-provider-psoxy",
+            "-p",
+            "graph-emulator",
+        ];
+        if release {
+            args.push("--release");
+        }
         let status = Command::new(cargo)
             .current_dir(workspace_root())
-            .args([
-                "build",
-                "--quiet",
-                "--bins",
-                "-p",
-                "terraform-provider-psoxy",
-                "-p",
-                "graph-emulator",
-            ])
+            .args(&args)
             .status()
             .expect("run cargo build");
         assert!(
@@ -42,7 +48,7 @@ pub fn bin_dir() -> &'static Path {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join("target"));
-        target.join("debug")
+        target.join(if release { "release" } else { "debug" })
     })
 }
 
@@ -293,6 +299,22 @@ impl Emulator {
         self.admin("PUT", "faults", Some(&faults));
     }
 
+    /// Graph requests received since the log was last cleared, with whether each was
+    /// an item inside a `$batch` (and so not a round trip of its own).
+    pub fn logged_requests(&self) -> Vec<LoggedRequest> {
+        let log = self.admin("GET", "requests", None);
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| LoggedRequest {
+                method: r["method"].as_str().unwrap_or_default().to_owned(),
+                path: r["path"].as_str().unwrap_or_default().to_owned(),
+                status: r["status"].as_u64().unwrap_or_default() as u16,
+                in_batch: r["batch_item"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    }
+
     /// Graph requests received since the log was last cleared: (method, path, status).
     pub fn requests(&self) -> Vec<(String, String, u16)> {
         let log = self.admin("GET", "requests", None);
@@ -312,6 +334,14 @@ impl Emulator {
     pub fn clear_requests(&self) {
         self.admin("DELETE", "requests", None);
     }
+}
+
+#[derive(Clone, Debug)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub in_batch: bool,
 }
 
 /// A minimal HTTP/1.1 client for the emulator on loopback (plain HTTP only), so the

@@ -351,17 +351,11 @@ impl Resource for MsftConnector {
         );
         let object_id = text(current, "object_id");
         let client_id = text(current, "client_id");
-        let graph_sp = match session.graph_service_principal(&op).await {
-            Ok(sp) => sp,
-            Err(e) => {
-                diags.push(
-                    e.to_diagnostic("Could not read Microsoft Graph's service principal", None),
-                );
-                return current.clone();
-            }
-        };
+        // One round trip: application, its service principal and, the first time in
+        // this process, Microsoft Graph's service principal, in one $batch.
+        let fetch_graph_sp = session.cached_graph_service_principal().is_none();
         let snapshot = match self
-            .snapshot_after_lag(graph, &op, &object_id, &client_id)
+            .snapshot_after_lag(graph, &op, &object_id, &client_id, fetch_graph_sp)
             .await
         {
             Ok(Some(s)) => s,
@@ -374,7 +368,21 @@ impl Resource for MsftConnector {
                 return current.clone();
             }
         };
-        let (app, sp) = snapshot;
+        let graph_sp = match snapshot.graph_service_principal {
+            Some(sp) => session.remember_graph_service_principal(sp),
+            None => match session.graph_service_principal(&op).await {
+                Ok(sp) => sp,
+                Err(e) => {
+                    diags.push(
+                        e.to_diagnostic("Could not read Microsoft Graph's service principal", None),
+                    );
+                    return current.clone();
+                }
+            },
+        };
+        let (Some(app), sp) = (snapshot.application, snapshot.service_principal) else {
+            return current.clone();
+        };
         let caller_id = graph.tokens().caller().await.ok().and_then(|c| c.object_id);
         let owners = app
             .owners
@@ -460,13 +468,19 @@ impl Resource for MsftConnector {
             "tags": connector_tags(&connector_ids),
             "requiredResourceAccess": graph_role_access(&role_ids.values().cloned().collect::<Vec<_>>()),
         });
-        if let Err(e) = applications::update_application(graph, &op, &object_id, patch).await {
-            diags.push(e.to_diagnostic(
-                "Could not update the connector's application",
-                owner_advice(&e),
-            ));
-            return prior.clone();
-        }
+        let service_principal =
+            match applications::update_and_read_consent(graph, &op, &object_id, &client_id, patch)
+                .await
+            {
+                Ok(sp) => sp,
+                Err(e) => {
+                    diags.push(e.to_diagnostic(
+                        "Could not update the connector's application",
+                        owner_advice(&e),
+                    ));
+                    return prior.clone();
+                }
+            };
 
         let prior_owners: BTreeSet<String> = known_strings(prior.get_attr("owners"))
             .unwrap_or_default()
@@ -505,8 +519,12 @@ impl Resource for MsftConnector {
             .iter()
             .map(|t| (*t).to_owned())
             .collect();
-        let (service_principal_id, assignments) =
-            match applications::ensure_service_principal(graph, &op, &client_id, &sp_tags).await {
+        let (service_principal_id, assignments) = match service_principal {
+            Some(sp) => (sp.id, sp.app_role_assignments.unwrap_or_default()),
+            // An application an admin made without one (the import path): create it now.
+            None => match applications::ensure_service_principal(graph, &op, &client_id, &sp_tags)
+                .await
+            {
                 Ok((sp, true)) => (sp.id, Vec::new()),
                 Ok((sp, false)) => (sp.id, self.assignments(graph, &op, &client_id, diags).await),
                 Err(e) => {
@@ -516,7 +534,8 @@ impl Resource for MsftConnector {
                     ));
                     return prior.clone();
                 }
-            };
+            },
+        };
         let facts = Facts {
             connector_ids,
             display_name,
@@ -712,13 +731,20 @@ impl MsftConnector {
         op: &Operation,
         object_id: &str,
         client_id: &str,
-    ) -> Result<Option<(crate::graph::models::Application, Option<ServicePrincipal>)>, GraphError>
-    {
+        with_graph_service_principal: bool,
+    ) -> Result<Option<applications::Snapshot>, GraphError> {
         let mut delay = Duration::from_secs(1);
         for attempt in 1..=4 {
-            let snapshot = applications::snapshot(graph, op, object_id, client_id).await?;
-            if let Some(app) = snapshot.application {
-                return Ok(Some((app, snapshot.service_principal)));
+            let snapshot = applications::snapshot(
+                graph,
+                op,
+                object_id,
+                client_id,
+                with_graph_service_principal,
+            )
+            .await?;
+            if snapshot.application.is_some() {
+                return Ok(Some(snapshot));
             }
             if applications::is_soft_deleted(graph, op, object_id).await? || attempt == 4 {
                 break;
