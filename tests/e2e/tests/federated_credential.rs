@@ -169,6 +169,36 @@ fn presets_and_explicit_values_through_the_lifecycle() {
     assert_eq!(aws_graph["description"], "first");
     assert_eq!(by_name("github-main")["subject"], GH_SUBJECT);
 
+    // The point of it all: the proxy can now sign in with its own identity, and only it.
+    let (_, app) = emulator.portal("GET", &format!("/applications/{object_id}"), None);
+    let client_id = app["appId"].as_str().unwrap().to_owned();
+    let aws_issuer = "https://cognito-identity.amazonaws.com";
+    assert_eq!(
+        sign_in_as_proxy(&emulator, &client_id, aws_issuer, IDENTITY, POOL),
+        200
+    );
+    assert_eq!(
+        sign_in_as_proxy(
+            &emulator,
+            &client_id,
+            "https://accounts.google.com",
+            GCP_ID,
+            "api://AzureADTokenExchange"
+        ),
+        200
+    );
+    assert_eq!(
+        sign_in_as_proxy(
+            &emulator,
+            &client_id,
+            aws_issuer,
+            IDENTITY,
+            "api://AzureADTokenExchange"
+        ),
+        401,
+        "the AWS audience is the pool id"
+    );
+
     assert_plan_empty(&ws, &[]);
 
     // A new description is an update in place.
@@ -266,6 +296,60 @@ fn presets_and_explicit_values_through_the_lifecycle() {
     .assert_success();
     let (status, _) = emulator.portal("GET", &format!("/applications/{object_id}"), None);
     assert_eq!(status, 404);
+}
+
+/// What the proxy does at runtime: trade its own (AWS or GCP) token for a Microsoft
+/// Graph token at the token endpoint, with a client assertion. Returns the status.
+fn sign_in_as_proxy(emulator: &Emulator, client_id: &str, iss: &str, sub: &str, aud: &str) -> u16 {
+    use std::io::{Read, Write};
+    let b64 = |bytes: &[u8]| -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"iss": iss, "sub": sub, "aud": aud, "iat": now, "exp": now + 600});
+    let assertion = format!(
+        "{}.{}.{}",
+        b64(br#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes()),
+        b64(b"not-checked")
+    );
+    let form = format!(
+        "grant_type=client_credentials&client_id={client_id}\
+         &scope=https%3A%2F%2Fgraph.microsoft.com%2F.default\
+         &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+         &client_assertion={assertion}"
+    );
+    let host = emulator.base_url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /{}/oauth2/v2.0/token HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        e2e::TENANT,
+        form.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn by_id(emulator: &Emulator, object_id: &str, credential_id: &str) -> Value {

@@ -13,7 +13,7 @@ use self::presets::{
 use crate::graph::applications::{self, IdKind};
 use crate::graph::federated_credentials::{self as fics, CredentialFields};
 use crate::graph::models::FederatedIdentityCredential;
-use crate::graph::{GraphClient, GraphError, GraphRequest, Operation};
+use crate::graph::{GraphClient, GraphError, GraphErrorKind, GraphRequest, Operation};
 use crate::plugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::plugin::framework::{Plan, RequestContext, Resource};
 use crate::plugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
@@ -279,10 +279,13 @@ impl Resource for FederatedCredential {
             let _lock = session.lock_application(&object_id).await;
             match fics::create(graph, &op, &object_id, &fields).await {
                 Ok(c) => c,
-                Err(e) => {
-                    diags.push(write_error(graph, &op, &object_id, &fields, &e, true).await);
-                    return Value::Null;
-                }
+                Err(e) => match adopt_if_applied(graph, &op, &object_id, &fields, &e).await {
+                    Some(c) => c,
+                    None => {
+                        diags.push(write_error(graph, &op, &object_id, &fields, &e, true).await);
+                        return Value::Null;
+                    }
+                },
             }
         };
         tracing::info!(%object_id, credential_id = %created.id, name = %created.name, "created federated identity credential");
@@ -545,6 +548,35 @@ async fn read_after_lag(
         delay *= 2;
     }
     Ok(None)
+}
+
+/// When the create's answer was lost (no answer, or a gateway error after which Graph
+/// may still have acted), the credential may exist: adopt it if it is exactly the one
+/// asked for, so that the retry the user makes does not run into "duplicate name".
+async fn adopt_if_applied(
+    graph: &GraphClient,
+    op: &Operation,
+    object_id: &str,
+    fields: &CredentialFields,
+    e: &GraphError,
+) -> Option<FederatedIdentityCredential> {
+    let maybe_applied =
+        e.kind == GraphErrorKind::Transport || matches!(e.status, Some(500 | 502 | 504));
+    if !maybe_applied {
+        return None;
+    }
+    tracing::warn!(
+        "creating the credential may have succeeded despite an error; looking it up: {e}"
+    );
+    let found = fics::find_by_name(graph, op, object_id, &fields.name)
+        .await
+        .ok()
+        .flatten()?;
+    let same = found.issuer == fields.issuer
+        && found.subject == fields.subject
+        && found.audiences == [fields.audience.clone()]
+        && found.description == fields.description;
+    same.then_some(found)
 }
 
 /// Graph's refusals of a create or update, as errors that say what to do.
