@@ -33,8 +33,8 @@ impl Operation {
     }
 
     /// Waits `delay` unless that would pass the deadline or Terraform stops us.
-    /// Returns false when the caller should give up.
-    async fn wait(&self, delay: Duration) -> Result<(), GraphErrorKind> {
+    /// An error says why the caller should give up instead.
+    pub async fn wait(&self, delay: Duration) -> Result<(), GraphErrorKind> {
         if delay >= self.remaining() {
             return Err(GraphErrorKind::Deadline);
         }

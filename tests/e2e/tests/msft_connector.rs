@@ -386,3 +386,26 @@ resource "psoxy_msft_connector" "c" {
     ws.terraform(&["destroy", "-auto-approve", "-no-color"])
         .assert_success();
 }
+
+#[test]
+fn a_lagging_service_principal_is_not_recreated() {
+    // Right after create, Graph may not yet show the new service principal to reads;
+    // the refresh must not take that lag for a missing service principal.
+    let emulator = Emulator::start(&[]);
+    let ws = workspace(&emulator, CAL);
+    // A time-based window; the service principal is created later than the
+    // application (after NoBackingApplicationObject retries), so it becomes visible
+    // later too.
+    emulator.set_faults(json!({
+        "consistency_delay_ms": 2500,
+        "consistency_subresources": true,
+        "sp_backing_app_delay_reads": 2
+    }));
+    apply(&ws);
+    let plan = ws.terraform(&["plan", "-no-color", "-detailed-exitcode"]);
+    assert!(
+        plan.success,
+        "plan right after create shows changes:\n{}",
+        plan.all()
+    );
+}

@@ -355,7 +355,14 @@ impl Resource for MsftConnector {
         // this process, Microsoft Graph's service principal, in one $batch.
         let fetch_graph_sp = session.cached_graph_service_principal().is_none();
         let snapshot = match self
-            .snapshot_after_lag(graph, &op, &object_id, &client_id, fetch_graph_sp)
+            .snapshot_after_lag(
+                graph,
+                &op,
+                &object_id,
+                &client_id,
+                fetch_graph_sp,
+                !text(current, "service_principal_object_id").is_empty(),
+            )
             .await
         {
             Ok(Some(s)) => s,
@@ -732,8 +739,10 @@ impl MsftConnector {
         object_id: &str,
         client_id: &str,
         with_graph_service_principal: bool,
+        expect_service_principal: bool,
     ) -> Result<Option<applications::Snapshot>, GraphError> {
         let mut delay = Duration::from_secs(1);
+        let mut last = None;
         for attempt in 1..=4 {
             let snapshot = applications::snapshot(
                 graph,
@@ -743,17 +752,27 @@ impl MsftConnector {
                 with_graph_service_principal,
             )
             .await?;
-            if snapshot.application.is_some() {
-                return Ok(Some(snapshot));
+            let complete = snapshot.service_principal.is_some() || !expect_service_principal;
+            match &snapshot.application {
+                Some(_) if complete => return Ok(Some(snapshot)),
+                // The service principal state knows of may simply not have replicated
+                // yet; if it stays missing, it was deleted and the update recreates it.
+                Some(_) => last = Some(snapshot),
+                None if applications::is_soft_deleted(graph, op, object_id).await? => {
+                    return Ok(None);
+                }
+                None => {}
             }
-            if applications::is_soft_deleted(graph, op, object_id).await? || attempt == 4 {
+            if attempt == 4 {
                 break;
             }
-            tracing::debug!(%object_id, attempt, "application not found; waiting for replication");
-            tokio::time::sleep(delay).await;
+            tracing::debug!(%object_id, attempt, "application or service principal not found; waiting for replication");
+            if op.wait(delay).await.is_err() {
+                break;
+            }
             delay *= 2;
         }
-        Ok(None)
+        Ok(last)
     }
 }
 
