@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build test lint bench
+.PHONY: build test lint bench demo install release
 
 build:
 	$(CARGO) build --workspace --bins
@@ -20,3 +20,17 @@ lint:
 
 bench:
 	$(CARGO) bench -p terraform-provider-psoxy --bench plugin
+
+# The provider end to end against the Graph emulator: init, apply, the consent
+# document, consent granted, destroy. Leaves nothing behind.
+demo:
+	./scripts/demo.sh
+
+# Into Terraform's implied local mirror, so `terraform init` finds psoxy/psoxy with no
+# registry. PREFIX (default ~/.terraform.d/plugins) and PROFILE (release) can be set.
+install:
+	./scripts/install.sh
+
+# dist/: per-platform zip, SHA256SUMS, manifest (protocol 5.0) and a provider mirror.
+release:
+	./scripts/release.sh
