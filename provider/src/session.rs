@@ -14,7 +14,7 @@ use tokio::sync::{OnceCell, OwnedMutexGuard};
 
 pub struct Session {
     pub settings: ProviderSettings,
-    graph: Result<GraphClient, AuthError>,
+    graph: Result<Arc<GraphClient>, AuthError>,
     graph_service_principal: OnceCell<ServicePrincipal>,
     application_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -23,16 +23,17 @@ impl Session {
     pub fn new(settings: ProviderSettings, graph: Result<GraphClient, AuthError>) -> Self {
         Self {
             settings,
-            graph,
+            graph: graph.map(Arc::new),
             graph_service_principal: OnceCell::new(),
             application_locks: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn graph(&self) -> Result<&GraphClient, Diagnostic> {
+    /// The Graph client, or why signing in is not possible (no credential found).
+    pub fn graph(&self) -> Result<Arc<GraphClient>, Diagnostic> {
         self.graph
-            .as_ref()
-            .map_err(|e| Diagnostic::error(e.summary.clone(), e.detail.clone()))
+            .clone()
+            .map_err(|e| Diagnostic::error(e.summary, e.detail))
     }
 
     /// The Graph base URL without API version, for `@odata.id` references.

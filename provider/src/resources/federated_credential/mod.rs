@@ -18,8 +18,9 @@ use crate::plugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::plugin::framework::{Plan, RequestContext, Resource};
 use crate::plugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 use crate::plugin::value::{Type, Value};
+use crate::resources::common::{connect, is_guid, set, text};
 use crate::resources::timeouts::{self, Defaults, Step};
-use crate::session::{Session, SessionSlot};
+use crate::session::SessionSlot;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,10 +264,7 @@ impl Resource for FederatedCredential {
         _config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        let Some(session) = self.session(diags) else {
-            return Value::Null;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return Value::Null;
         };
         let op = Operation::new(
@@ -277,12 +275,12 @@ impl Resource for FederatedCredential {
         let fields = fields_of(planned);
         let created = {
             let _lock = session.lock_application(&object_id).await;
-            match fics::create(graph, &op, &object_id, &fields).await {
+            match fics::create(&graph, &op, &object_id, &fields).await {
                 Ok(c) => c,
-                Err(e) => match adopt_if_applied(graph, &op, &object_id, &fields, &e).await {
+                Err(e) => match adopt_if_applied(&graph, &op, &object_id, &fields, &e).await {
                     Some(c) => c,
                     None => {
-                        diags.push(write_error(graph, &op, &object_id, &fields, &e, true).await);
+                        diags.push(write_error(&graph, &op, &object_id, &fields, &e, true).await);
                         return Value::Null;
                     }
                 },
@@ -296,7 +294,7 @@ impl Resource for FederatedCredential {
             planned.get_attr("aws"),
             planned.get_attr("gcp"),
         );
-        if let Err(e) = fics::wait_until_readable(graph, &op, &object_id, &created.id).await {
+        if let Err(e) = fics::wait_until_readable(&graph, &op, &object_id, &created.id).await {
             diags.push(e.to_diagnostic(
                 "Federated credential created, but Microsoft Graph does not show it yet",
                 Some(
@@ -309,10 +307,7 @@ impl Resource for FederatedCredential {
     }
 
     async fn read(&self, ctx: &RequestContext, current: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(session) = self.session(diags) else {
-            return current.clone();
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((_session, graph)) = connect(&self.session, diags) else {
             return current.clone();
         };
         let op = Operation::new(
@@ -321,7 +316,7 @@ impl Resource for FederatedCredential {
         );
         let object_id = text(current, "application_object_id");
         let credential_id = text(current, "credential_id");
-        match read_after_lag(graph, &op, &object_id, &credential_id).await {
+        match read_after_lag(&graph, &op, &object_id, &credential_id).await {
             Ok(Some(c)) => state_value(
                 &object_id,
                 &c,
@@ -348,10 +343,7 @@ impl Resource for FederatedCredential {
         _config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        let Some(session) = self.session(diags) else {
-            return prior.clone();
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return prior.clone();
         };
         let op = Operation::new(
@@ -364,8 +356,8 @@ impl Resource for FederatedCredential {
         let unchanged = fields == fields_of(prior);
         if !unchanged {
             let _lock = session.lock_application(&object_id).await;
-            if let Err(e) = fics::update(graph, &op, &object_id, &credential_id, &fields).await {
-                diags.push(write_error(graph, &op, &object_id, &fields, &e, false).await);
+            if let Err(e) = fics::update(&graph, &op, &object_id, &credential_id, &fields).await {
+                diags.push(write_error(&graph, &op, &object_id, &fields, &e, false).await);
                 return prior.clone();
             }
         }
@@ -384,10 +376,7 @@ impl Resource for FederatedCredential {
     }
 
     async fn delete(&self, ctx: &RequestContext, prior: &Value, diags: &mut Diagnostics) {
-        let Some(session) = self.session(diags) else {
-            return;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return;
         };
         let op = Operation::new(
@@ -397,7 +386,7 @@ impl Resource for FederatedCredential {
         let object_id = text(prior, "application_object_id");
         let credential_id = text(prior, "credential_id");
         let _lock = session.lock_application(&object_id).await;
-        if let Err(e) = fics::delete(graph, &op, &object_id, &credential_id).await {
+        if let Err(e) = fics::delete(&graph, &op, &object_id, &credential_id).await {
             diags.push(e.to_diagnostic(
                 "Could not delete the federated credential",
                 permission_advice(&e),
@@ -413,16 +402,13 @@ impl Resource for FederatedCredential {
                 return Value::Null;
             }
         };
-        let Some(session) = self.session(diags) else {
-            return Value::Null;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((_session, graph)) = connect(&self.session, diags) else {
             return Value::Null;
         };
         let op = Operation::new(TIMEOUTS.read, ctx.cancelled.clone());
         let given_app = wanted.object_id().to_owned();
         // The application first: say clearly when it is missing or was given by client id.
-        let object_id = match applications::find_application(graph, &op, &given_app).await {
+        let object_id = match applications::find_application(&graph, &op, &given_app).await {
             Err(e) => {
                 diags.push(e.to_diagnostic("Could not look up the application", None));
                 return Value::Null;
@@ -454,14 +440,16 @@ impl Resource for FederatedCredential {
         };
         let found = match &wanted {
             ImportId::ById { credential_id, .. } => {
-                fics::get(graph, &op, &object_id, credential_id).await
+                fics::get(&graph, &op, &object_id, credential_id).await
             }
-            ImportId::ByName { name, .. } => fics::find_by_name(graph, &op, &object_id, name).await,
+            ImportId::ByName { name, .. } => {
+                fics::find_by_name(&graph, &op, &object_id, name).await
+            }
         };
         let credential = match found {
             Ok(Some(c)) => c,
             Ok(None) => {
-                let existing = fics::list(graph, &op, &object_id, None)
+                let existing = fics::list(&graph, &op, &object_id, None)
                     .await
                     .unwrap_or_default();
                 let names: Vec<String> = existing
@@ -499,15 +487,7 @@ impl Resource for FederatedCredential {
     }
 }
 
-impl FederatedCredential {
-    fn session(&self, diags: &mut Diagnostics) -> Option<Arc<Session>> {
-        self.session.get().map_err(|d| diags.push(d)).ok()
-    }
-}
-
-fn client<'s>(session: &'s Session, diags: &mut Diagnostics) -> Option<&'s GraphClient> {
-    session.graph().map_err(|d| diags.push(d)).ok()
-}
+impl FederatedCredential {}
 
 /// Reads the credential. A 404 is taken as "gone" only when it holds: the
 /// application is in deleted items, or the application is there and the credential
@@ -795,27 +775,6 @@ fn state_value(
             base.get_attr("timeouts").cloned().unwrap_or(Value::Null),
         ),
     ])
-}
-
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get_attr(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn set(v: &mut Value, key: &str, value: Value) {
-    // Resource values here are always objects.
-    let _ = v.set_attr(key, value);
 }
 
 #[cfg(test)]

@@ -227,15 +227,6 @@ pub fn check_issuer(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn is_uuid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
 /// An AWS region name such as `us-east-1`, `eu-central-1` or `us-gov-west-1`.
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -252,7 +243,7 @@ fn is_region(s: &str) -> bool {
 /// A Cognito identity pool id or identity id: `<region>:<uuid>`.
 pub fn is_cognito_id(s: &str) -> bool {
     s.split_once(':')
-        .is_some_and(|(region, id)| is_region(region) && is_uuid(id))
+        .is_some_and(|(region, id)| is_region(region) && crate::resources::common::is_guid(id))
 }
 
 pub fn check_cognito_id(field: &str, what: &str, value: &str) -> Result<(), String> {

@@ -17,6 +17,7 @@ use crate::plugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::plugin::framework::{Plan, RequestContext, Resource};
 use crate::plugin::schema::{Attribute, Block, Schema, validators};
 use crate::plugin::value::{Type, Value};
+use crate::resources::common::{connect, copy_prior, is_guid, is_null, known_strings, set, text};
 use crate::resources::timeouts::{self, Defaults, Step};
 use crate::session::{Session, SessionSlot};
 use async_trait::async_trait;
@@ -238,10 +239,7 @@ impl Resource for MsftConnector {
         _config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        let Some(session) = self.session(diags) else {
-            return Value::Null;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return Value::Null;
         };
         let op = Operation::new(
@@ -256,7 +254,7 @@ impl Resource for MsftConnector {
             .to_owned();
         let extra_owners = known_strings(planned.get_attr("owners")).unwrap_or_default();
 
-        let Some(caller) = caller(graph, diags).await else {
+        let Some(caller) = caller(&graph, diags).await else {
             return Value::Null;
         };
         let Some((graph_sp, role_ids)) = self
@@ -279,7 +277,7 @@ impl Resource for MsftConnector {
             owners,
         };
         let app =
-            match applications::create_application(graph, &session.graph_base(), &op, new).await {
+            match applications::create_application(&graph, &session.graph_base(), &op, new).await {
                 Ok(app) => app,
                 Err(e) => {
                     diags.push(create_error(&e, &caller));
@@ -313,13 +311,13 @@ impl Resource for MsftConnector {
             .map(|t| (*t).to_owned())
             .collect();
         let assignments: Vec<AppRoleAssignment>;
-        match applications::ensure_service_principal(graph, &op, &app.app_id, &sp_tags).await {
+        match applications::ensure_service_principal(&graph, &op, &app.app_id, &sp_tags).await {
             Ok((sp, created)) => {
                 facts.service_principal_id = sp.id.clone();
                 assignments = if created {
                     Vec::new()
                 } else {
-                    self.assignments(graph, &op, &app.app_id, diags).await
+                    self.assignments(&graph, &op, &app.app_id, diags).await
                 };
             }
             Err(e) => {
@@ -339,10 +337,7 @@ impl Resource for MsftConnector {
     }
 
     async fn read(&self, ctx: &RequestContext, current: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(session) = self.session(diags) else {
-            return current.clone();
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return current.clone();
         };
         let op = Operation::new(
@@ -356,7 +351,7 @@ impl Resource for MsftConnector {
         let fetch_graph_sp = session.cached_graph_service_principal().is_none();
         let snapshot = match self
             .snapshot_after_lag(
-                graph,
+                &graph,
                 &op,
                 &object_id,
                 &client_id,
@@ -445,10 +440,7 @@ impl Resource for MsftConnector {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        let Some(session) = self.session(diags) else {
-            return prior.clone();
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return prior.clone();
         };
         let op = Operation::new(
@@ -459,7 +451,7 @@ impl Resource for MsftConnector {
         let client_id = text(prior, "client_id");
         let connector_ids = known_strings(planned.get_attr("connectors")).unwrap_or_default();
         let display_name = text(planned, "display_name");
-        let Some(caller) = caller(graph, diags).await else {
+        let Some(caller) = caller(&graph, diags).await else {
             return prior.clone();
         };
         let Some((graph_sp, role_ids)) = self
@@ -476,7 +468,7 @@ impl Resource for MsftConnector {
             "requiredResourceAccess": graph_role_access(&role_ids.values().cloned().collect::<Vec<_>>()),
         });
         let service_principal =
-            match applications::update_and_read_consent(graph, &op, &object_id, &client_id, patch)
+            match applications::update_and_read_consent(&graph, &op, &object_id, &client_id, patch)
                 .await
             {
                 Ok(sp) => sp,
@@ -501,7 +493,7 @@ impl Resource for MsftConnector {
                 .collect();
             for owner in wanted.difference(&prior_owners) {
                 if let Err(e) =
-                    applications::add_owner(graph, &session.graph_base(), &op, &object_id, owner)
+                    applications::add_owner(&graph, &session.graph_base(), &op, &object_id, owner)
                         .await
                 {
                     diags.push(
@@ -511,7 +503,7 @@ impl Resource for MsftConnector {
                 }
             }
             for owner in prior_owners.difference(&wanted) {
-                if let Err(e) = applications::remove_owner(graph, &op, &object_id, owner).await {
+                if let Err(e) = applications::remove_owner(&graph, &op, &object_id, owner).await {
                     diags.push(e.to_diagnostic(
                         &format!("Could not remove owner {owner}"),
                         owner_advice(&e),
@@ -529,11 +521,14 @@ impl Resource for MsftConnector {
         let (service_principal_id, assignments) = match service_principal {
             Some(sp) => (sp.id, sp.app_role_assignments.unwrap_or_default()),
             // An application an admin made without one (the import path): create it now.
-            None => match applications::ensure_service_principal(graph, &op, &client_id, &sp_tags)
+            None => match applications::ensure_service_principal(&graph, &op, &client_id, &sp_tags)
                 .await
             {
                 Ok((sp, true)) => (sp.id, Vec::new()),
-                Ok((sp, false)) => (sp.id, self.assignments(graph, &op, &client_id, diags).await),
+                Ok((sp, false)) => (
+                    sp.id,
+                    self.assignments(&graph, &op, &client_id, diags).await,
+                ),
                 Err(e) => {
                     diags.push(e.to_diagnostic(
                         "Could not create the application's service principal",
@@ -566,10 +561,7 @@ impl Resource for MsftConnector {
     }
 
     async fn delete(&self, ctx: &RequestContext, prior: &Value, diags: &mut Diagnostics) {
-        let Some(session) = self.session(diags) else {
-            return;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((_session, graph)) = connect(&self.session, diags) else {
             return;
         };
         let op = Operation::new(
@@ -583,7 +575,8 @@ impl Resource for MsftConnector {
             .unwrap_or(false);
         let sp = (!sp.is_empty()).then_some(sp.as_str());
         if let Err(e) =
-            applications::delete_application(graph, &op, &text(prior, "object_id"), sp, purge).await
+            applications::delete_application(&graph, &op, &text(prior, "object_id"), sp, purge)
+                .await
         {
             diags.push(e.to_diagnostic(
                 "Could not delete the connector's application",
@@ -593,10 +586,7 @@ impl Resource for MsftConnector {
     }
 
     async fn import(&self, ctx: &RequestContext, id: &str, diags: &mut Diagnostics) -> Value {
-        let Some(session) = self.session(diags) else {
-            return Value::Null;
-        };
-        let Some(graph) = client(&session, diags) else {
+        let Some((_session, graph)) = connect(&self.session, diags) else {
             return Value::Null;
         };
         let id = id.trim();
@@ -612,7 +602,7 @@ impl Resource for MsftConnector {
             return Value::Null;
         }
         let op = Operation::new(TIMEOUTS.read, ctx.cancelled.clone());
-        match applications::find_application(graph, &op, id).await {
+        match applications::find_application(&graph, &op, id).await {
             Err(e) => {
                 diags.push(e.to_diagnostic("Could not look up the application to import", None));
                 Value::Null
@@ -651,10 +641,6 @@ impl Resource for MsftConnector {
 }
 
 impl MsftConnector {
-    fn session(&self, diags: &mut Diagnostics) -> Option<Arc<Session>> {
-        self.session.get().map_err(|d| diags.push(d)).ok()
-    }
-
     /// The connectors' permissions, checked against the tenant's own Microsoft Graph
     /// service principal: a tenant whose Graph lacks a permission, or knows it under
     /// another id, gets a clear error naming it.
@@ -776,10 +762,6 @@ impl MsftConnector {
     }
 }
 
-fn client<'s>(session: &'s Session, diags: &mut Diagnostics) -> Option<&'s GraphClient> {
-    session.graph().map_err(|d| diags.push(d)).ok()
-}
-
 /// The signed-in identity, needed as the default owner and for the tenant.
 struct Caller {
     object_id: String,
@@ -886,56 +868,9 @@ fn import_state(object_id: &str, client_id: &str, connectors: &[String]) -> Valu
     state
 }
 
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get_attr(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn is_null(v: &Value, key: &str) -> bool {
-    v.get_attr(key).is_none_or(Value::is_null)
-}
-
-/// The strings of a wholly known list or set, or None while any is unknown.
-fn known_strings(v: Option<&Value>) -> Option<Vec<String>> {
-    let items = v?.as_list()?;
-    items
-        .iter()
-        .map(|i| i.as_str().map(str::to_owned))
-        .collect()
-}
-
-fn set(v: &mut Value, key: &str, value: Value) {
-    // Resource values here are always objects.
-    let _ = v.set_attr(key, value);
-}
-
-fn copy_prior(planned: &mut Value, prior: &Value, key: &str) {
-    if let Some(p) = prior.get_attr(key) {
-        set(planned, key, p.clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guids_are_recognised() {
-        assert!(is_guid("00000000-0000-4000-8000-00000000e001"));
-        assert!(!is_guid("my-app"));
-        assert!(!is_guid("00000000-0000-4000-8000-00000000e00"));
-    }
 
     #[test]
     fn import_state_fits_the_schema() {
