@@ -273,6 +273,14 @@ fn terraform_import_cli_and_an_unknown_id() {
     ]);
     run.assert_success();
     assert!(run.flat().contains("Import successful"), "{}", run.all());
+    // Nothing has been consented to yet: the imported state must not say otherwise,
+    // even though it knows no connectors until the next apply.
+    let shown = ws.terraform(&["state", "show", "-no-color", "psoxy_msft_connector.cal"]);
+    assert!(
+        shown.flat().contains("consent_granted = false"),
+        "{}",
+        shown.all()
+    );
     apply(&ws);
     assert_eq!(outputs(&ws)["object_id"], app["id"]);
 

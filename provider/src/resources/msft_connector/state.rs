@@ -31,10 +31,26 @@ pub fn resolve(ids: &[String]) -> Vec<&'static Connector> {
     ids.iter().filter_map(|id| catalog::connector(id)).collect()
 }
 
+/// The permissions consent is measured against: the connectors' needs or, while no
+/// connector is known (an application just imported, before its first apply), what
+/// the application itself asks for.
+pub fn required_roles(
+    connectors: &[&Connector],
+    requested: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    if connectors.is_empty() {
+        return requested.clone();
+    }
+    catalog::required_app_roles(connectors)
+        .into_iter()
+        .map(|(name, id)| (name.to_owned(), id.to_owned()))
+        .collect()
+}
+
 /// The names of the required permissions not yet assigned to the service principal
 /// on Microsoft Graph.
 pub fn missing_roles(
-    connectors: &[&Connector],
+    required: &BTreeMap<String, String>,
     assignments: &[AppRoleAssignment],
     graph: &ServicePrincipal,
 ) -> Vec<String> {
@@ -47,10 +63,10 @@ pub fn missing_roles(
         })
         .map(|a| a.app_role_id.as_str())
         .collect();
-    catalog::required_app_roles(connectors)
-        .into_iter()
-        .filter(|(_, id)| !granted.contains(id))
-        .map(|(name, _)| name.to_owned())
+    required
+        .iter()
+        .filter(|(_, id)| !granted.contains(id.as_str()))
+        .map(|(name, _)| name.clone())
         .collect()
 }
 
@@ -107,8 +123,14 @@ pub fn document(
 /// The resource's full state value.
 pub fn state_value(session: &Session, facts: &Facts<'_>) -> Value {
     let connectors = resolve(&facts.connector_ids);
-    let missing = missing_roles(&connectors, facts.assignments, facts.graph);
-    let status = if missing.is_empty() {
+    let required = required_roles(&connectors, &facts.requested_roles);
+    let missing = missing_roles(&required, facts.assignments, facts.graph);
+    // Consent to nothing is not consent: an application that asks for no permission
+    // yet (imported, not applied) is not reported as granted.
+    let granted = missing.is_empty() && !required.is_empty();
+    let status = if required.is_empty() {
+        ConsentStatus::Unknown
+    } else if granted {
         ConsentStatus::Granted
     } else {
         ConsentStatus::Pending {
@@ -150,7 +172,7 @@ pub fn state_value(session: &Session, facts: &Facts<'_>) -> Value {
                     .map(|(k, v)| (k.as_str(), Value::string(v.as_str()))),
             ),
         ),
-        ("consent_granted", Value::Bool(missing.is_empty())),
+        ("consent_granted", Value::Bool(granted)),
         (
             "missing_app_roles",
             Value::list(missing.iter().map(|m| Value::string(m.as_str()))),
@@ -194,7 +216,8 @@ mod tests {
     #[test]
     fn consent_is_measured_against_the_connectors_needs() {
         let connectors = resolve(&["msft-copilot".into()]);
-        let none = missing_roles(&connectors, &[], &graph_sp());
+        let required = required_roles(&connectors, &BTreeMap::new());
+        let none = missing_roles(&required, &[], &graph_sp());
         assert_eq!(
             none,
             vec!["AiEnterpriseInteraction.Read.All", "User.Read.All"]
@@ -204,7 +227,7 @@ mod tests {
             "graph-sp",
         )];
         assert_eq!(
-            missing_roles(&connectors, &partial, &graph_sp()),
+            missing_roles(&required, &partial, &graph_sp()),
             vec!["AiEnterpriseInteraction.Read.All"]
         );
         // The same role id on another resource is not Graph consent.
@@ -212,7 +235,21 @@ mod tests {
             "df021288-bdef-4463-88db-98f22de89214",
             "other-api",
         )];
-        assert_eq!(missing_roles(&connectors, &elsewhere, &graph_sp()).len(), 2);
+        assert_eq!(missing_roles(&required, &elsewhere, &graph_sp()).len(), 2);
+    }
+
+    #[test]
+    fn without_connectors_consent_is_measured_against_the_applications_requests() {
+        let requested = BTreeMap::from([(
+            "User.Read.All".to_owned(),
+            "df021288-bdef-4463-88db-98f22de89214".to_owned(),
+        )]);
+        assert_eq!(required_roles(&[], &requested), requested);
+        assert_eq!(
+            missing_roles(&required_roles(&[], &requested), &[], &graph_sp()),
+            vec!["User.Read.All"]
+        );
+        assert!(required_roles(&[], &BTreeMap::new()).is_empty());
     }
 
     #[test]
