@@ -98,6 +98,7 @@ fn every_example_validates() {
         "gcp",
         "shared-app",
         "import-admin-created",
+        "migrate-from-azuread",
         "provider",
         "resources/psoxy_msft_connector",
         "resources/psoxy_federated_credential",
