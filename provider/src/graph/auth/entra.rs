@@ -5,10 +5,14 @@
 
 use super::{AccessToken, AuthError, claims};
 use crate::config::Secret;
+use crate::graph::retry::{RetryPolicy, is_transient_status, parse_retry_after};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Attempts at the token endpoint before giving up, and the longest wait between two.
+const TOKEN_ATTEMPTS: u32 = 4;
+const MAX_TOKEN_RETRY_WAIT: Duration = Duration::from_secs(30);
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// `{graph}/.default`, the scope of a client-credentials token for Graph.
@@ -114,30 +118,74 @@ impl TokenEndpoint {
             token_url = %self.url,
             "requesting a Microsoft Graph token"
         );
-        let response = http
-            .post(self.url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| {
-                AuthError::new(
-                    "Cannot reach the Entra ID token endpoint",
-                    format!(
-                        "Signing in with {source} failed: {}. Check login_endpoint / \
-                         environment and the network (proxy, firewall).",
+        // Token requests are idempotent, so throttling, transient server errors and lost
+        // connections are retried, as Graph requests are.
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        let (status, body) = loop {
+            attempt += 1;
+            let sent = http
+                .post(self.url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .timeout(REQUEST_TIMEOUT)
+                .send()
+                .await;
+            let retry_after = match sent {
+                Err(e) if attempt >= TOKEN_ATTEMPTS => {
+                    return Err(AuthError::new(
+                        "Cannot reach the Entra ID token endpoint",
+                        format!(
+                            "Signing in with {source} failed after {attempt} attempts: {}. Check \
+                             login_endpoint / environment and the network (proxy, firewall).",
+                            error_chain(&e)
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        source,
+                        attempt,
+                        "token request failed, retrying: {}",
                         error_chain(&e)
-                    ),
-                )
-            })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            AuthError::new(
-                "Cannot read the Entra ID token endpoint's answer",
-                format!("Signing in with {source} failed: {}.", error_chain(&e)),
+                    );
+                    None
+                }
+                Ok(response)
+                    if is_transient_status(response.status().as_u16())
+                        && attempt < TOKEN_ATTEMPTS =>
+                {
+                    tracing::debug!(
+                        source,
+                        attempt,
+                        status = response.status().as_u16(),
+                        "token endpoint busy, retrying"
+                    );
+                    parse_retry_after(
+                        response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok()),
+                    )
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let body = response.bytes().await.map_err(|e| {
+                        AuthError::new(
+                            "Cannot read the Entra ID token endpoint's answer",
+                            format!("Signing in with {source} failed: {}.", error_chain(&e)),
+                        )
+                    })?;
+                    break (status, body);
+                }
+            };
+            tokio::time::sleep(
+                policy
+                    .backoff(attempt, retry_after)
+                    .min(MAX_TOKEN_RETRY_WAIT),
             )
-        })?;
+            .await;
+        };
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         if !status.is_success() {
             return Err(self.explain(status.as_u16(), json.as_ref(), &credential, source));
@@ -391,5 +439,75 @@ mod tests {
     fn aadsts_codes_are_found_in_descriptions() {
         assert_eq!(aadsts_code("AADSTS7000215: Invalid"), Some(7000215));
         assert_eq!(aadsts_code("nothing"), None);
+    }
+
+    /// Answers each connection with the next scripted (status, body), then stops.
+    async fn scripted(answers: Vec<(u16, String)>) -> (url::Url, tokio::task::JoinHandle<usize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let handle = tokio::spawn(async move {
+            let mut served = 0;
+            for (status, body) in answers {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let _ = conn.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nRetry-After: 0\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(reply.as_bytes()).await.unwrap();
+                served += 1;
+            }
+            served
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn throttled_and_unavailable_answers_are_retried() {
+        let token = crate::graph::auth::tests_support::unsigned_jwt(&serde_json::json!({
+            "tid": "t", "oid": "o", "appid": "c", "exp": 4_000_000_000u64
+        }));
+        let ok =
+            serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+                .to_string();
+        let (login, served) =
+            scripted(vec![(429, "{}".into()), (503, "{}".into()), (200, ok)]).await;
+        let graph = url::Url::parse("https://graph.microsoft.com").unwrap();
+        let endpoint = TokenEndpoint::new(&login, &graph, "t", "c");
+        let secret = Secret::new("s");
+        let got = endpoint
+            .exchange(
+                &reqwest::Client::new(),
+                Credential::Secret(&secret),
+                "client secret",
+            )
+            .await
+            .expect("third attempt succeeds");
+        assert_eq!(got.claims.object_id.as_deref(), Some("o"));
+        assert_eq!(served.await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried() {
+        let refusal = serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}).to_string();
+        let (login, served) = scripted(vec![(401, refusal)]).await;
+        let graph = url::Url::parse("https://graph.microsoft.com").unwrap();
+        let endpoint = TokenEndpoint::new(&login, &graph, "t", "c");
+        let secret = Secret::new("s");
+        let err = endpoint
+            .exchange(
+                &reqwest::Client::new(),
+                Credential::Secret(&secret),
+                "client secret",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.detail.contains("7000215") || err.summary.contains("secret"),
+            "{err}"
+        );
+        assert_eq!(served.await.unwrap(), 1, "one request only");
     }
 }
