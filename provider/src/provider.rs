@@ -26,10 +26,6 @@ impl PsoxyProvider {
 
 #[async_trait]
 impl Provider for PsoxyProvider {
-    fn type_prefix(&self) -> &'static str {
-        "psoxy"
-    }
-
     fn schema(&self) -> Schema {
         config::schema()
     }

@@ -28,8 +28,6 @@ pub struct ConfigureRequest {
 
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
-    /// The type-name prefix of the provider's resources, e.g. `psoxy`.
-    fn type_prefix(&self) -> &'static str;
     fn schema(&self) -> Schema;
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;

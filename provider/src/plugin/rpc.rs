@@ -637,9 +637,6 @@ mod tests {
 
     #[async_trait]
     impl Provider for TestProvider {
-        fn type_prefix(&self) -> &'static str {
-            "test"
-        }
         fn schema(&self) -> Schema {
             Schema::new(0, Block::new(""))
         }
