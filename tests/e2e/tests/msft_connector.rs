@@ -417,3 +417,17 @@ fn a_lagging_service_principal_is_not_recreated() {
         plan.all()
     );
 }
+
+#[test]
+fn a_tenant_id_written_in_capitals_plans_what_apply_records() {
+    // Entra ids are case-insensitive; the token's tid is lower case. The plan must not
+    // promise the configured spelling and then record another.
+    let emulator = Emulator::start(&[]);
+    let mut env = emulator.provider_env();
+    env.retain(|(k, _)| k != "ARM_TENANT_ID");
+    env.push(("ARM_TENANT_ID".into(), e2e::TENANT.to_ascii_uppercase()));
+    let ws = Workspace::new(CAL).with_env(env);
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert!(run.success, "{}", run.all());
+    assert!(plan_is_empty(&ws));
+}

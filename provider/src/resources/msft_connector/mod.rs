@@ -196,10 +196,17 @@ impl Resource for MsftConnector {
             if is_null(plan.config, "owners") {
                 set(planned, "owners", Value::set([]));
             }
+            // Known at plan time only when configured as a GUID: apply records the
+            // token's tenant id, which is lower case, and a domain name is resolved by
+            // Entra ID, not here.
             if let Ok(session) = self.session.get()
-                && let Some(tenant) = &session.settings.tenant_id
+                && let Some(tenant) = session.settings.tenant_id.as_deref().filter(|t| is_guid(t))
             {
-                set(planned, "tenant_id", Value::string(tenant.as_str()));
+                set(
+                    planned,
+                    "tenant_id",
+                    Value::string(tenant.to_ascii_lowercase()),
+                );
             }
             return;
         }
@@ -404,6 +411,7 @@ impl Resource for MsftConnector {
                 .await
                 .ok()
                 .and_then(|c| c.tenant_id)
+                .map(|t| t.to_ascii_lowercase())
                 .unwrap_or_default()
         } else {
             prior_tenant
@@ -773,7 +781,11 @@ async fn caller(graph: &GraphClient, diags: &mut Diagnostics) -> Option<Caller> 
     match graph.tokens().caller().await {
         Ok(claims) => Some(Caller {
             object_id: claims.object_id.clone().unwrap_or_default(),
-            tenant_id: claims.tenant_id.clone().unwrap_or_default(),
+            tenant_id: claims
+                .tenant_id
+                .clone()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
             name: claims
                 .user_principal_name
                 .clone()
