@@ -349,6 +349,19 @@ fn an_unknown_connector_fails_at_validate() {
 }
 
 #[test]
+fn an_owner_that_is_not_an_object_id_fails_at_validate() {
+    let ws = Workspace::new(
+        r#"resource "psoxy_msft_connector" "x" {
+  connectors = ["outlook-cal"]
+  owners     = ["alice@example.com"]
+}"#,
+    );
+    let run = ws.terraform(&["validate", "-no-color"]);
+    run.assert_failure();
+    assert!(run.flat().contains("is not an object id"), "{}", run.all());
+}
+
+#[test]
 fn a_deprecated_connector_warns_with_its_replacement() {
     let ws = Workspace::new(r#"resource "psoxy_msft_connector" "x" { connectors = ["azure-ad"] }"#);
     let run = ws.terraform(&["validate", "-no-color"]);
@@ -429,5 +442,48 @@ fn a_tenant_id_written_in_capitals_plans_what_apply_records() {
     let ws = Workspace::new(CAL).with_env(env);
     let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
     assert!(run.success, "{}", run.all());
+    assert!(plan_is_empty(&ws));
+}
+
+#[test]
+fn owners_written_in_capitals_are_the_same_owners() {
+    let emulator = Emulator::start(&[]);
+    let owner = "00000000-0000-4000-8000-00000000B002"; // owner@psoxy.test, in capitals
+    let config = format!(
+        r#"
+resource "psoxy_msft_connector" "cal" {{
+  connectors = ["outlook-cal"]
+  owners     = ["{owner}"]
+}}
+output "object_id" {{ value = psoxy_msft_connector.cal.object_id }}
+"#
+    );
+    let ws = workspace(&emulator, &config);
+    apply(&ws);
+    assert!(
+        plan_is_empty(&ws),
+        "no perpetual diff for the same owner in another case"
+    );
+    // Renaming forces an update, which must keep the owner.
+    ws.write(
+        "main.tf",
+        &config.replace(
+            "connectors = [\"outlook-cal\"]",
+            "connectors = [\"outlook-cal\"]\n  display_name = \"renamed\"",
+        ),
+    );
+    apply(&ws);
+    let object_id = outputs(&ws)["object_id"].as_str().unwrap().to_owned();
+    let (_, owners) = emulator.portal("GET", &format!("/applications/{object_id}/owners"), None);
+    let ids: Vec<String> = owners["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert!(
+        ids.contains(&owner.to_ascii_lowercase()),
+        "owner kept: {ids:?}"
+    );
     assert!(plan_is_empty(&ws));
 }

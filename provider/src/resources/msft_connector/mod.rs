@@ -141,6 +141,25 @@ impl Resource for MsftConnector {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        for owner in config
+            .get_attr("owners")
+            .and_then(Value::as_list)
+            .unwrap_or(&[])
+        {
+            if let Some(id) = owner.as_str()
+                && !is_guid(id)
+            {
+                diags.attribute_error(
+                    AttributePath::attr("owners"),
+                    "Invalid owner",
+                    format!(
+                        "{id:?} is not an object id. Owners are users or service principals given \
+                         by their object id, a GUID (Entra admin center: the user's or enterprise \
+                         application's overview page)."
+                    ),
+                );
+            }
+        }
         let Some(ids) = config.get_attr("connectors").and_then(Value::as_list) else {
             return;
         };
@@ -274,7 +293,7 @@ impl Resource for MsftConnector {
         owners.extend(
             extra_owners
                 .iter()
-                .filter(|o| **o != caller.object_id)
+                .filter(|o| !same_id(o, &caller.object_id))
                 .cloned(),
         );
         let new = NewApplication {
@@ -298,7 +317,7 @@ impl Resource for MsftConnector {
             display_name,
             owners: extra_owners
                 .into_iter()
-                .filter(|o| *o != caller.object_id)
+                .filter(|o| !same_id(o, &caller.object_id))
                 .collect(),
             purge_on_destroy: planned
                 .get_attr("purge_on_destroy")
@@ -393,12 +412,22 @@ impl Resource for MsftConnector {
             return current.clone();
         };
         let caller_id = graph.tokens().caller().await.ok().and_then(|c| c.object_id);
+        // Graph answers ids in lower case; keep the configuration's spelling of the same
+        // id so that it does not show as a change on every plan.
+        let prior_owners = known_strings(current.get_attr("owners")).unwrap_or_default();
         let owners = app
             .owners
             .iter()
             .flatten()
             .map(|o| o.id.clone())
-            .filter(|o| Some(o) != caller_id.as_ref())
+            .filter(|o| !caller_id.as_deref().is_some_and(|c| same_id(o, c)))
+            .map(|o| {
+                prior_owners
+                    .iter()
+                    .find(|p| same_id(p, &o))
+                    .cloned()
+                    .unwrap_or(o)
+            })
             .collect();
         let connector_ids = known_strings(current.get_attr("connectors"))
             .filter(|ids| !ids.is_empty())
@@ -497,9 +526,14 @@ impl Resource for MsftConnector {
         if let Some(wanted) = known_strings(config.get_attr("owners")) {
             let wanted: BTreeSet<String> = wanted
                 .into_iter()
-                .filter(|o| *o != caller.object_id)
+                .filter(|o| !same_id(o, &caller.object_id))
                 .collect();
-            for owner in wanted.difference(&prior_owners) {
+            // Compared without regard to case, as Entra ID compares object ids.
+            let lower = |ids: &BTreeSet<String>| -> BTreeSet<String> {
+                ids.iter().map(|i| i.to_ascii_lowercase()).collect()
+            };
+            let (wanted_ids, prior_ids) = (lower(&wanted), lower(&prior_owners));
+            for owner in wanted_ids.difference(&prior_ids) {
                 if let Err(e) =
                     applications::add_owner(&graph, &session.graph_base(), &op, &object_id, owner)
                         .await
@@ -510,7 +544,7 @@ impl Resource for MsftConnector {
                     return prior.clone();
                 }
             }
-            for owner in prior_owners.difference(&wanted) {
+            for owner in prior_ids.difference(&wanted_ids) {
                 if let Err(e) = applications::remove_owner(&graph, &op, &object_id, owner).await {
                     diags.push(e.to_diagnostic(
                         &format!("Could not remove owner {owner}"),
@@ -768,6 +802,11 @@ impl MsftConnector {
         }
         Ok(last)
     }
+}
+
+/// Directory object ids are GUIDs, equal whatever their case; Graph answers in lower case.
+fn same_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// The signed-in identity, needed as the default owner and for the tenant.
