@@ -257,6 +257,29 @@ impl ProviderSettings {
             }
         };
         let errors_before = diags.0.len();
+        // A setting that is unknown until apply (taken from a resource not created yet)
+        // must not be replaced by an environment variable or a default: the provider
+        // would quietly talk to another tenant or cloud.
+        for s in SETTINGS {
+            if config.get_attr(s.attribute).is_some_and(Value::is_unknown) {
+                diags.attribute_error(
+                    AttributePath::attr(s.attribute),
+                    "Provider setting unknown until apply",
+                    format!(
+                        "`{}` depends on a value Terraform only knows after apply, but the provider \
+                         needs it to plan. Give it a known value (a variable or a data source), or \
+                         apply the resource it comes from first with -target.",
+                        s.attribute
+                    ),
+                );
+            }
+        }
+        if diags.0[errors_before..]
+            .iter()
+            .any(|d| d.severity == crate::plugin::diagnostics::Severity::Error)
+        {
+            return None;
+        }
         let cloud = match get("environment") {
             None => Cloud::Global,
             Some((name, source)) => Cloud::parse(&name).unwrap_or_else(|| {
@@ -443,5 +466,14 @@ mod tests {
             .unwrap();
         assert!(secret.sensitive);
         assert!(secret.description.contains("ARM_CLIENT_SECRET"));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_not_replaced_by_the_environment() {
+        let mut diags = Diagnostics::new();
+        let c = config(&[("tenant_id", Value::unknown())]);
+        let r = ProviderSettings::resolve(&c, env(&[("ARM_TENANT_ID", "from-env")]), &mut diags);
+        assert!(r.is_none());
+        assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("tenant_id")));
     }
 }

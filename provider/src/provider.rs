@@ -62,6 +62,9 @@ impl Provider for PsoxyProvider {
         };
         let http = match reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
+            // Never follow a redirect: a 307 would resend a client secret or assertion to
+            // wherever it points, past the https-only check on the configured endpoints.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!(
                 "terraform-provider-psoxy/",
                 env!("CARGO_PKG_VERSION")

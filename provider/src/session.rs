@@ -81,7 +81,11 @@ impl Session {
     pub async fn lock_application(&self, object_id: &str) -> OwnedMutexGuard<()> {
         let lock = {
             let mut locks = self.application_locks.lock().expect("application locks");
-            locks.entry(object_id.to_owned()).or_default().clone()
+            // Object ids are GUIDs, the same object whatever their case.
+            locks
+                .entry(object_id.to_ascii_lowercase())
+                .or_default()
+                .clone()
         };
         lock.lock_owned().await
     }

@@ -400,6 +400,15 @@ pub async fn delete_application(
         Err(e) => return Err(e),
     }
     if purge {
+        // A deleted item can take a moment to appear; wait for it at most a minute, not
+        // the whole delete timeout, and never past it.
+        let purge_op = Operation {
+            deadline: op
+                .deadline
+                .min(std::time::Instant::now() + std::time::Duration::from_secs(60)),
+            cancelled: op.cancelled.clone(),
+        };
+        let op = &purge_op;
         for id in std::iter::once(object_id).chain(service_principal_id) {
             // The deleted item may take a moment to appear after the delete.
             let request = GraphRequest::delete(format!("/directory/deletedItems/{id}"))
@@ -407,6 +416,9 @@ pub async fn delete_application(
             match client.send(op, &request).await {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
+                Err(e) if e.kind == super::error::GraphErrorKind::Deadline && e.is_status(404) => {
+                    tracing::warn!(%id, "not found in deleted items within a minute; not purged");
+                }
                 Err(e) => return Err(e),
             }
         }

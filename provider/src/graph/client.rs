@@ -252,9 +252,18 @@ impl GraphClient {
         req: &GraphRequest,
         attempt: u32,
     ) -> (Result<GraphResponse, GraphError>, Option<Duration>) {
-        let token = match self.tokens.token().await {
-            Ok(t) => t,
-            Err(e) => return (Err(GraphError::auth(req.describe(), e)), None),
+        // Signing in may call the token endpoint or the Azure CLI: it obeys Stop and
+        // the operation's deadline like any Graph request.
+        let token = tokio::select! {
+            t = tokio::time::timeout(op.remaining(), self.tokens.token()) => match t {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => return (Err(GraphError::auth(req.describe(), e)), None),
+                Err(_) => {
+                    let e = GraphError::transport(req.describe(), "signing in took longer than the operation's timeout".into());
+                    return (Err(GraphError { kind: GraphErrorKind::Deadline, ..e }), None);
+                }
+            },
+            () = op.cancelled.cancelled() => return (Err(GraphError::cancelled(req.describe())), None),
         };
         let url = format!("{}{}", self.api_root, req.relative_url());
         let client_request_id = uuid_v4();

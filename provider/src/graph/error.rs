@@ -110,8 +110,10 @@ impl GraphError {
         self.status == Some(status)
     }
 
+    /// Graph answered 404. A wait that ran out or was stopped while Graph kept
+    /// answering 404 is not an answer that the object is gone.
     pub fn is_not_found(&self) -> bool {
-        self.is_status(404)
+        self.kind == GraphErrorKind::Api && self.is_status(404)
     }
 
     pub fn has_code(&self, code: &str) -> bool {
@@ -199,5 +201,22 @@ mod tests {
         assert_eq!(e.code, "");
         assert!(e.message.contains("bad gateway"));
         assert_eq!(e.request_id.as_deref(), Some("h-1"));
+    }
+
+    #[test]
+    fn a_wait_that_ran_out_on_404s_is_not_not_found() {
+        let answer =
+            GraphError::from_response("DELETE /directory/deletedItems/x".into(), 404, None, b"{}");
+        assert!(answer.is_not_found());
+        let ran_out = GraphError {
+            kind: GraphErrorKind::Deadline,
+            ..answer.clone()
+        };
+        assert!(!ran_out.is_not_found());
+        let stopped = GraphError {
+            kind: GraphErrorKind::Cancelled,
+            ..answer
+        };
+        assert!(!stopped.is_not_found());
     }
 }

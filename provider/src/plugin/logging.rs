@@ -112,6 +112,10 @@ fn format_event(event: &Event<'_>) -> String {
         Json::from(module_of(event.metadata().target())),
     );
     for (key, value) in fields.rest {
+        // go-plugin reads the @-keys as strings; a field must never replace one.
+        if key.starts_with('@') {
+            continue;
+        }
         object.insert(key, value);
     }
     Json::Object(object).to_string()

@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status};
 
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
 /// Runs the provider as Terraform's plugin; returns when Terraform shuts it down.
 pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
     let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
@@ -68,7 +70,13 @@ async fn run(
     }
 
     let router = Server::builder()
-        .add_service(ProviderServer::new(PluginService::new(provider)))
+        // Terraform's Go SDKs accept messages up to 256 MiB; tonic's default is 4 MiB,
+        // which a large state could pass.
+        .add_service(
+            ProviderServer::new(PluginService::new(provider))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .add_service(GrpcControllerServer::new(Controller {
             shutdown: shutdown.clone(),
         }))
@@ -118,6 +126,8 @@ async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAd
         }
         Err(e) => {
             tracing::warn!("accept failed: {e}");
+            // Out of file descriptors and the like: do not spin.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             None
         }
     }
@@ -149,11 +159,15 @@ fn tls_incoming(
             let acceptor = acceptor.clone();
             let sender = sender.clone();
             tokio::spawn(async move {
-                match acceptor.accept(tcp).await {
-                    Ok(stream) => {
+                // A client that never finishes the handshake must not hold a socket.
+                match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+                {
+                    Ok(Ok(stream)) => {
                         let _ = sender.send(Ok(stream)).await;
                     }
-                    Err(e) => tracing::warn!(%peer, "refused a TLS connection: {e}"),
+                    Ok(Err(e)) => tracing::warn!(%peer, "refused a TLS connection: {e}"),
+                    Err(_) => tracing::warn!(%peer, "TLS handshake timed out"),
                 }
             });
         }

@@ -487,3 +487,54 @@ output "object_id" {{ value = psoxy_msft_connector.cal.object_id }}
     );
     assert!(plan_is_empty(&ws));
 }
+
+#[test]
+fn the_signed_in_identity_may_be_listed_among_the_owners() {
+    // Pipelines often list their own service principal (psoxy's modules add the
+    // caller); the provider keeps the caller as owner anyway and must not drop it from
+    // state when it is configured.
+    let emulator = Emulator::start(&[]);
+    let ci_service_principal = "00000000-0000-4000-8000-00000000c201";
+    let ws = workspace(
+        &emulator,
+        &format!(
+            r#"
+resource "psoxy_msft_connector" "cal" {{
+  connectors = ["outlook-cal"]
+  owners     = ["{ci_service_principal}", "00000000-0000-4000-8000-00000000b002"]
+}}
+"#
+        ),
+    );
+    apply(&ws);
+    assert!(plan_is_empty(&ws));
+}
+
+#[test]
+fn a_service_principal_deleted_outside_terraform_is_recreated() {
+    let emulator = Emulator::start(&[]);
+    let ws = workspace(&emulator, CAL);
+    apply(&ws);
+    let client_id = outputs(&ws)["client_id"].as_str().unwrap().to_owned();
+    let (status, sp) = emulator.portal(
+        "GET",
+        &format!("/servicePrincipals(appId='{client_id}')"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = emulator.portal(
+        "DELETE",
+        &format!("/servicePrincipals/{}", sp["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(status, 204);
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert!(run.success, "{}", run.all());
+    let (status, _) = emulator.portal(
+        "GET",
+        &format!("/servicePrincipals(appId='{client_id}')"),
+        None,
+    );
+    assert_eq!(status, 200, "service principal recreated");
+    assert!(plan_is_empty(&ws));
+}

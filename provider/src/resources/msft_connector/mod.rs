@@ -229,12 +229,13 @@ impl Resource for MsftConnector {
             }
             return;
         }
-        // A missing service principal is created by the update.
-        if prior
+        // A missing service principal is created by the update, which changes the
+        // consent status and the document (it names the service principal).
+        let recreating_service_principal = prior
             .get_attr("service_principal_object_id")
             .and_then(Value::as_str)
-            == Some("")
-        {
+            == Some("");
+        if recreating_service_principal {
             set(planned, "service_principal_object_id", Value::unknown());
         } else {
             copy_prior(planned, prior, "service_principal_object_id");
@@ -250,7 +251,7 @@ impl Resource for MsftConnector {
             "missing_app_roles",
             "consent_instructions",
         ] {
-            if consent_inputs_same {
+            if consent_inputs_same && !recreating_service_principal {
                 copy_prior(planned, prior, key);
             } else {
                 set(planned, key, Value::unknown());
@@ -315,10 +316,8 @@ impl Resource for MsftConnector {
         let mut facts = Facts {
             connector_ids,
             display_name,
-            owners: extra_owners
-                .into_iter()
-                .filter(|o| !same_id(o, &caller.object_id))
-                .collect(),
+            // As planned: the caller too, where the configuration lists it.
+            owners: extra_owners.into_iter().collect(),
             purge_on_destroy: planned
                 .get_attr("purge_on_destroy")
                 .cloned()
@@ -420,7 +419,11 @@ impl Resource for MsftConnector {
             .iter()
             .flatten()
             .map(|o| o.id.clone())
-            .filter(|o| !caller_id.as_deref().is_some_and(|c| same_id(o, c)))
+            // The caller is an owner by design; it shows only where configured.
+            .filter(|o| {
+                !caller_id.as_deref().is_some_and(|c| same_id(o, c))
+                    || prior_owners.iter().any(|p| same_id(p, o))
+            })
             .map(|o| {
                 prior_owners
                     .iter()
@@ -524,13 +527,14 @@ impl Resource for MsftConnector {
             .collect();
         let mut owners = prior_owners.clone();
         if let Some(wanted) = known_strings(config.get_attr("owners")) {
-            let wanted: BTreeSet<String> = wanted
-                .into_iter()
-                .filter(|o| !same_id(o, &caller.object_id))
-                .collect();
-            // Compared without regard to case, as Entra ID compares object ids.
+            let wanted: BTreeSet<String> = wanted.into_iter().collect();
+            // Compared without regard to case, as Entra ID compares object ids. The
+            // caller is never added or removed here: it stays an owner regardless.
             let lower = |ids: &BTreeSet<String>| -> BTreeSet<String> {
-                ids.iter().map(|i| i.to_ascii_lowercase()).collect()
+                ids.iter()
+                    .filter(|i| !same_id(i, &caller.object_id))
+                    .map(|i| i.to_ascii_lowercase())
+                    .collect()
             };
             let (wanted_ids, prior_ids) = (lower(&wanted), lower(&prior_owners));
             for owner in wanted_ids.difference(&prior_ids) {
@@ -795,8 +799,14 @@ impl MsftConnector {
                 break;
             }
             tracing::debug!(%object_id, attempt, "application or service principal not found; waiting for replication");
-            if op.wait(delay).await.is_err() {
-                break;
+            // Stopped or out of time while waiting: that says nothing about the
+            // application, so it is an error, never a reason to drop it from state.
+            if let Err(kind) = op.wait(delay).await {
+                let e = GraphError::transport(
+                    format!("GET /applications/{object_id}"),
+                    "the wait for Microsoft Graph's replication was interrupted".into(),
+                );
+                return Err(GraphError { kind, ..e });
             }
             delay *= 2;
         }
