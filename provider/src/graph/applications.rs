@@ -142,8 +142,14 @@ async fn find_by_tag(
 ) -> Result<Option<Application>, GraphError> {
     // A just-created application may take a moment to appear in lists.
     for delay in [0u64, 1, 2, 4] {
-        if delay > 0 {
-            tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+        if delay > 0
+            && let Err(kind) = op.wait(std::time::Duration::from_secs(delay)).await
+        {
+            let e = GraphError::transport(
+                "GET /applications".into(),
+                "the lookup of a possibly created application was interrupted".into(),
+            );
+            return Err(GraphError { kind, ..e });
         }
         let page: Collection<Application> = client
             .send(

@@ -60,7 +60,18 @@ async fn send_riding_lag(
     op: &Operation,
     request: &GraphRequest,
 ) -> Result<GraphResponse, GraphError> {
-    let until = op.deadline.min(Instant::now() + LAG_BUDGET);
+    send_riding_lag_for(client, op, request, LAG_BUDGET).await
+}
+
+/// As [`send_riding_lag`], waiting out 404s for at most `lag_budget`; throttling and
+/// transient faults are still retried within the whole operation's timeout.
+async fn send_riding_lag_for(
+    client: &GraphClient,
+    op: &Operation,
+    request: &GraphRequest,
+    lag_budget: Duration,
+) -> Result<GraphResponse, GraphError> {
+    let until = op.deadline.min(Instant::now() + lag_budget);
     let mut delay = Duration::from_millis(500);
     loop {
         match client.send(op, request).await {
@@ -275,11 +286,7 @@ pub async fn delete(
     credential_id: &str,
 ) -> Result<(), GraphError> {
     let request = GraphRequest::delete(item_path(object_id, credential_id));
-    let short = Operation {
-        deadline: op.deadline.min(Instant::now() + Duration::from_secs(10)),
-        cancelled: op.cancelled.clone(),
-    };
-    match send_riding_lag(client, &short, &request).await {
+    match send_riding_lag_for(client, op, &request, Duration::from_secs(10)).await {
         Ok(_) => {}
         Err(e) if e.is_not_found() => return Ok(()),
         Err(e) => return Err(e),

@@ -524,7 +524,17 @@ async fn read_after_lag(
             break;
         }
         tracing::debug!(%object_id, %credential_id, attempt, "credential not found; waiting for replication");
-        tokio::time::sleep(delay).await;
+        // Stopped or out of time: that says nothing about the credential, so it is an
+        // error, never a reason to drop it from state.
+        if let Err(kind) = op.wait(delay).await {
+            let e = GraphError::transport(
+                format!(
+                    "GET /applications/{object_id}/federatedIdentityCredentials/{credential_id}"
+                ),
+                "the wait for Microsoft Graph's replication was interrupted".into(),
+            );
+            return Err(GraphError { kind, ..e });
+        }
         delay *= 2;
     }
     Ok(None)
