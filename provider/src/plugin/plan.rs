@@ -84,7 +84,13 @@ fn mark_computed_unknown(
         match nested.nesting {
             Nesting::Single | Nesting::Group => {
                 if !p.is_null() && !p.is_unknown() {
-                    mark_computed_unknown(&nested.block, &prior_nested, &c, &mut p, creating);
+                    mark_computed_unknown(
+                        &nested.block,
+                        &prior_nested,
+                        &c,
+                        &mut p,
+                        creating || prior_nested.is_null(),
+                    );
                 }
             }
             Nesting::List => {
@@ -301,5 +307,31 @@ mod tests {
         let prior = state("a", Value::Null);
         let plan = plan_change(&block(), &prior, &Value::Null, &Value::Null);
         assert_eq!(plan.planned, Value::Null);
+    }
+
+    #[test]
+    fn a_block_added_on_update_gets_unknowns_not_nulls() {
+        let block = Block::new("")
+            .attribute(Attribute::required("name", Type::String))
+            .block(NestedBlock::new(
+                "extra",
+                Nesting::Single,
+                Block::new("")
+                    .attribute(Attribute::required("x", Type::String))
+                    .attribute(Attribute::computed("kept", Type::String).use_state_for_unknown()),
+            ));
+        let prior = obj(&[("name", s("a")), ("extra", Value::Null)]);
+        let config = obj(&[
+            ("name", s("a")),
+            ("extra", obj(&[("x", s("1")), ("kept", Value::Null)])),
+        ]);
+        let plan = plan_change(&block, &prior, &config, &config);
+        let kept = plan
+            .planned
+            .get_attr("extra")
+            .unwrap()
+            .get_attr("kept")
+            .unwrap();
+        assert!(kept.is_unknown(), "no prior value to keep: {kept:?}");
     }
 }

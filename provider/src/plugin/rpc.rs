@@ -173,17 +173,24 @@ async fn guarded<T>(work: impl Future<Output = T>) -> Result<T, Diagnostics> {
     AssertUnwindSafe(work)
         .catch_unwind()
         .await
-        .map_err(|payload| {
-            Diagnostic::error(
-                "Provider internal error",
-                format!(
-                    "The provider failed unexpectedly: {}. This is a bug; please report it \
-                 with the output of TF_LOG=debug.",
-                    panic_message(payload.as_ref())
-                ),
-            )
-            .into()
-        })
+        .map_err(panic_diagnostic)
+}
+
+/// The same for synchronous provider code: validators, plan rules, state upgrades.
+fn guarded_sync<T>(work: impl FnOnce() -> T) -> Result<T, Diagnostics> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).map_err(panic_diagnostic)
+}
+
+fn panic_diagnostic(payload: Box<dyn std::any::Any + Send>) -> Diagnostics {
+    Diagnostic::error(
+        "Provider internal error",
+        format!(
+            "The provider failed unexpectedly: {}. This is a bug; please report it \
+             with the output of TF_LOG=debug.",
+            panic_message(payload.as_ref())
+        ),
+    )
+    .into()
 }
 
 /// A value the provider returns to Terraform after apply or read must be wholly known.
@@ -240,14 +247,15 @@ impl ProviderRpc for PluginService {
             "provider configuration",
         ) {
             Err(d) => d,
-            Ok(config) => {
+            Ok(config) => guarded_sync(|| {
                 let mut diags = Diagnostics::new();
                 self.provider_schema
                     .block
                     .validate(&config, &AttributePath::root(), &mut diags);
                 self.provider.validate(&config, &mut diags);
                 diags
-            }
+            })
+            .unwrap_or_else(|d| d),
         };
         // Terraform ignores prepared_config; echoing the config keeps older cores happy.
         Ok(Response::new(pb::prepare_provider_config::Response {
@@ -261,7 +269,7 @@ impl ProviderRpc for PluginService {
         request: Request<pb::validate_resource_type_config::Request>,
     ) -> Result<Response<pb::validate_resource_type_config::Response>, Status> {
         let req = request.into_inner();
-        let diags = (|| {
+        let diags = guarded_sync(|| {
             let r = self.resource(&req.type_name)?;
             let config = decode(req.config.as_ref(), &r.value_type, "configuration")?;
             let mut diags = Diagnostics::new();
@@ -270,7 +278,8 @@ impl ProviderRpc for PluginService {
                 .validate(&config, &AttributePath::root(), &mut diags);
             r.implementation.validate(&config, &mut diags);
             Ok::<_, Diagnostics>(diags)
-        })()
+        })
+        .and_then(|r| r)
         .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_type_config::Response {
             diagnostics: diags.to_proto(),
@@ -282,7 +291,7 @@ impl ProviderRpc for PluginService {
         request: Request<pb::validate_data_source_config::Request>,
     ) -> Result<Response<pb::validate_data_source_config::Response>, Status> {
         let req = request.into_inner();
-        let diags = (|| {
+        let diags = guarded_sync(|| {
             let d = self.data_source(&req.type_name)?;
             let config = decode(req.config.as_ref(), &d.value_type, "configuration")?;
             let mut diags = Diagnostics::new();
@@ -291,7 +300,8 @@ impl ProviderRpc for PluginService {
                 .validate(&config, &AttributePath::root(), &mut diags);
             d.implementation.validate(&config, &mut diags);
             Ok::<_, Diagnostics>(diags)
-        })()
+        })
+        .and_then(|r| r)
         .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_data_source_config::Response {
             diagnostics: diags.to_proto(),
@@ -303,7 +313,7 @@ impl ProviderRpc for PluginService {
         request: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
-        let result = (|| {
+        let result = guarded_sync(|| {
             let r = self.resource(&req.type_name)?;
             let raw = req.raw_state.unwrap_or_default();
             if raw.json.is_empty() {
@@ -347,7 +357,8 @@ impl ProviderRpc for PluginService {
                 ))
             })?;
             encode(&state, &r.value_type)
-        })();
+        })
+        .and_then(|r| r);
         let (upgraded_state, diags) = match result {
             Ok(v) => (Some(v), Diagnostics::new()),
             Err(d) => (None, d),
@@ -434,7 +445,8 @@ impl ProviderRpc for PluginService {
                 "proposed state",
             )?;
             let config = decode(req.config.as_ref(), &r.value_type, "configuration")?;
-            let generic = plan_change(&r.schema.block, &prior, &proposed, &config);
+            let generic =
+                guarded_sync(|| plan_change(&r.schema.block, &prior, &proposed, &config))?;
             let mut plan = Plan {
                 prior: &prior,
                 config: &config,
@@ -596,6 +608,11 @@ mod tests {
                     .attribute(Attribute::computed("id", Type::String)),
             )
         }
+        fn validate(&self, config: &Value, _: &mut Diagnostics) {
+            if config.get_attr("name").and_then(Value::as_str) == Some("boom") {
+                panic!("validator bug");
+            }
+        }
         async fn create(
             &self,
             _: &RequestContext,
@@ -743,5 +760,23 @@ mod tests {
             .unwrap()
             .into_inner();
         assert!(answer.diagnostics[0].summary.contains("Invalid state"));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_validator_becomes_a_diagnostic() {
+        let service = PluginService::new(Arc::new(TestProvider));
+        let answer = service
+            .validate_resource_type_config(Request::new(
+                pb::validate_resource_type_config::Request {
+                    type_name: "test_thing".into(),
+                    config: Some(state("boom")),
+                    client_capabilities: None,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.diagnostics[0].summary, "Provider internal error");
+        assert!(answer.diagnostics[0].detail.contains("validator bug"));
     }
 }
