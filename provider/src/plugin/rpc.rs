@@ -324,13 +324,21 @@ impl ProviderRpc for PluginService {
                 )
                 .into());
             }
+            let current = r.schema.version;
+            // The usual case, state at the current version: decode the stored bytes
+            // directly, so numbers keep every digit (missing attributes read as null).
+            if req.version == current
+                && let Ok(state) = value::decode_json(&raw.json, &r.value_type)
+            {
+                return encode(&state, &r.value_type);
+            }
+            // Otherwise migrate and conform through serde_json (which holds numbers as f64).
             let json: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
                     "Invalid state",
                     format!("The stored state is not JSON: {e}"),
                 ))
             })?;
-            let current = r.schema.version;
             let json = match req.version {
                 v if v == current => json,
                 v if v > current => {
@@ -650,6 +658,48 @@ mod tests {
         }
     }
 
+    /// A resource with a number, for state that must keep every digit.
+    struct Numbers;
+
+    #[async_trait]
+    impl Resource for Numbers {
+        fn type_name(&self) -> &'static str {
+            "test_numbers"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                0,
+                Block::new("").attribute(Attribute::required("n", Type::Number)),
+            )
+        }
+        async fn create(
+            &self,
+            _: &RequestContext,
+            planned: &Value,
+            _: &Value,
+            _: &mut Diagnostics,
+        ) -> Value {
+            planned.clone()
+        }
+        async fn read(&self, _: &RequestContext, current: &Value, _: &mut Diagnostics) -> Value {
+            current.clone()
+        }
+        async fn update(
+            &self,
+            _: &RequestContext,
+            _: &Value,
+            planned: &Value,
+            _: &Value,
+            _: &mut Diagnostics,
+        ) -> Value {
+            planned.clone()
+        }
+        async fn delete(&self, _: &RequestContext, _: &Value, _: &mut Diagnostics) {}
+        async fn import(&self, _: &RequestContext, _: &str, _: &mut Diagnostics) -> Value {
+            Value::Null
+        }
+    }
+
     struct TestProvider;
 
     #[async_trait]
@@ -658,7 +708,7 @@ mod tests {
             Schema::new(0, Block::new(""))
         }
         fn resources(&self) -> Vec<Arc<dyn Resource>> {
-            vec![Arc::new(WaitsForStop)]
+            vec![Arc::new(WaitsForStop), Arc::new(Numbers)]
         }
         fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
             Vec::new()
@@ -778,5 +828,35 @@ mod tests {
             .into_inner();
         assert_eq!(answer.diagnostics[0].summary, "Provider internal error");
         assert!(answer.diagnostics[0].detail.contains("validator bug"));
+    }
+
+    #[tokio::test]
+    async fn upgrade_keeps_every_digit_of_a_number() {
+        let service = PluginService::new(Arc::new(TestProvider));
+        let big = "123456789012345678901234567";
+        let answer = service
+            .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+                type_name: "test_numbers".into(),
+                version: 0,
+                raw_state: Some(pb::RawState {
+                    json: format!(r#"{{"n":{big}}}"#).into_bytes(),
+                    flatmap: Default::default(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+        let ty = Type::object([("n", Type::Number)]);
+        let state = value::decode_msgpack(&answer.upgraded_state.unwrap().msgpack, &ty).unwrap();
+        assert_eq!(
+            state
+                .get_attr("n")
+                .unwrap()
+                .as_number()
+                .unwrap()
+                .to_string(),
+            big
+        );
     }
 }
