@@ -189,22 +189,13 @@ pub struct Application {
 
 impl Application {
     pub fn id(&self) -> &str {
-        self.data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "id")
     }
     pub fn app_id(&self) -> &str {
-        self.data
-            .get("appId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "appId")
     }
     pub fn display_name(&self) -> &str {
-        self.data
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "displayName")
     }
     /// The Graph view, with `passwordCredentials` rebuilt from the secrets (never their text).
     pub fn to_graph(&self) -> Value {
@@ -221,6 +212,11 @@ impl Application {
         );
         Value::Object(d)
     }
+}
+
+/// A string property of a Graph object, "" when absent.
+fn text<'a>(data: &'a Map<String, Value>, key: &str) -> &'a str {
+    data.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 pub fn secret_view(s: &Secret) -> Value {
@@ -247,22 +243,13 @@ pub struct ServicePrincipal {
 
 impl ServicePrincipal {
     pub fn id(&self) -> &str {
-        self.data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "id")
     }
     pub fn app_id(&self) -> &str {
-        self.data
-            .get("appId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "appId")
     }
     pub fn display_name(&self) -> &str {
-        self.data
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        text(&self.data, "displayName")
     }
     pub fn to_graph(&self) -> Value {
         let mut d = self.data.clone();

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Key, Seg, entity, fic};
+use super::{Ctx, Keyed, Seg, entity, fic, resolve_keyed};
 use crate::auth::Kind;
 use crate::errors::{GResult, GraphError, Resp};
 use crate::odata::{Query, Resource};
@@ -46,54 +46,17 @@ pub fn template() -> Value {
 }
 
 /// Resolves `applications/{id}` or `applications(appId='…')` to a live app's object id.
-/// `own_read` = the request reads/patches the object itself (consistency window
-/// applies); otherwise the window applies only with `consistency_subresources`.
 pub fn resolve(ctx: &mut Ctx, segs: &[Seg], own_read: bool) -> GResult<String> {
-    let (shown, found) = match (&segs[0].key, segs.get(1)) {
-        (Some(Key::Alt(k, v)), _) if k.eq_ignore_ascii_case("appId") => (
-            v.clone(),
-            ctx.dir.live_app_by_app_id(v).map(|a| a.id().to_string()),
-        ),
-        (Some(Key::Alt(k, _)), _) => {
-            return Err(GraphError::bad_request(format!(
-                "Alternate key '{k}' is not supported for applications."
-            )));
-        }
-        (Some(Key::Id(id)), _)
-        | (
-            None,
-            Some(Seg {
-                name: id,
-                key: None,
-                ..
-            }),
-        ) => {
-            if !is_guid(id) {
-                return Err(GraphError::invalid_id(id));
-            }
-            let found = ctx
-                .dir
-                .app(id)
+    const APPLICATIONS: Keyed = Keyed {
+        collection: "applications",
+        by_app_id: |dir, app_id| dir.live_app_by_app_id(app_id).map(|a| a.id().to_string()),
+        by_id: |dir, id| {
+            dir.app(id)
                 .filter(|a| a.deleted_ms.is_none())
-                .map(|a| a.id().to_string());
-            (id.clone(), found)
-        }
-        _ => {
-            return Err(GraphError::segment(
-                &segs.get(1).map(|s| s.raw.clone()).unwrap_or_default(),
-            ));
-        }
+                .map(|a| a.id().to_string())
+        },
     };
-    let id = found.ok_or_else(|| GraphError::not_found(&shown))?;
-    let lag = if own_read {
-        ctx.lagging(&id)
-    } else {
-        ctx.lagging_parent(&id)
-    };
-    if lag {
-        return Err(GraphError::not_found(&shown));
-    }
-    Ok(id)
+    resolve_keyed(ctx, segs, own_read, &APPLICATIONS)
 }
 
 pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {

@@ -321,6 +321,67 @@ impl Ctx<'_> {
 }
 
 /// Wraps an entity with its `@odata.context`.
+/// Which directory object a keyed path names, and how to find it.
+pub struct Keyed {
+    /// The collection, for the error on an unsupported alternate key.
+    pub collection: &'static str,
+    /// A live object by `appId` (the one alternate key both collections take).
+    pub by_app_id: fn(&Directory, &str) -> Option<String>,
+    /// A live object by object id.
+    pub by_id: fn(&Directory, &str) -> Option<String>,
+}
+
+/// Resolves `{collection}/{id}` or `{collection}(appId='…')` to a live object's id.
+/// `own_read` = the request reads/patches the object itself (consistency window
+/// applies); otherwise the window applies only with `consistency_subresources`.
+pub fn resolve_keyed(
+    ctx: &mut Ctx,
+    segs: &[Seg],
+    own_read: bool,
+    keyed: &Keyed,
+) -> GResult<String> {
+    let (shown, found) = match (&segs[0].key, segs.get(1)) {
+        (Some(Key::Alt(k, v)), _) if k.eq_ignore_ascii_case("appId") => {
+            (v.clone(), (keyed.by_app_id)(ctx.dir, v))
+        }
+        (Some(Key::Alt(k, _)), _) => {
+            return Err(GraphError::bad_request(format!(
+                "Alternate key '{k}' is not supported for {}.",
+                keyed.collection
+            )));
+        }
+        (Some(Key::Id(id)), _)
+        | (
+            None,
+            Some(Seg {
+                name: id,
+                key: None,
+                ..
+            }),
+        ) => {
+            if !crate::util::is_guid(id) {
+                return Err(GraphError::invalid_id(id));
+            }
+            (id.clone(), (keyed.by_id)(ctx.dir, id))
+        }
+        _ => {
+            return Err(GraphError::segment(
+                &segs.get(1).map(|s| s.raw.clone()).unwrap_or_default(),
+            ));
+        }
+    };
+    let id = found.ok_or_else(|| GraphError::not_found(&shown))?;
+    let lag = if own_read {
+        ctx.lagging(&id)
+    } else {
+        ctx.lagging_parent(&id)
+    };
+    if lag {
+        return Err(GraphError::not_found(&shown));
+    }
+    Ok(id)
+}
+
 pub fn entity(context: String, v: Value) -> Value {
     let mut out = Map::new();
     out.insert("@odata.context".into(), Value::String(context));

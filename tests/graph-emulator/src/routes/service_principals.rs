@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Key, Seg, entity};
+use super::{Ctx, Keyed, Seg, entity, resolve_keyed};
 use crate::auth::Principal;
 use crate::errors::{GResult, GraphError, Resp};
 use crate::odata::{Query, Resource};
@@ -76,52 +76,16 @@ fn assignment_template() -> Value {
 
 /// Resolves `servicePrincipals/{id}` or `servicePrincipals(appId='…')` to a live SP id.
 pub fn resolve(ctx: &mut Ctx, segs: &[Seg], own_read: bool) -> GResult<String> {
-    let (shown, found) = match (&segs[0].key, segs.get(1)) {
-        (Some(Key::Alt(k, v)), _) if k.eq_ignore_ascii_case("appId") => (
-            v.clone(),
-            ctx.dir.live_sp_by_app_id(v).map(|s| s.id().to_string()),
-        ),
-        (Some(Key::Alt(k, _)), _) => {
-            return Err(GraphError::bad_request(format!(
-                "Alternate key '{k}' is not supported for servicePrincipals."
-            )));
-        }
-        (Some(Key::Id(id)), _)
-        | (
-            None,
-            Some(Seg {
-                name: id,
-                key: None,
-                ..
-            }),
-        ) => {
-            if !is_guid(id) {
-                return Err(GraphError::invalid_id(id));
-            }
-            (
-                id.clone(),
-                ctx.dir
-                    .sp(id)
-                    .filter(|s| s.deleted_ms.is_none())
-                    .map(|s| s.id().to_string()),
-            )
-        }
-        _ => {
-            return Err(GraphError::segment(
-                &segs.get(1).map(|s| s.raw.clone()).unwrap_or_default(),
-            ));
-        }
+    const SERVICE_PRINCIPALS: Keyed = Keyed {
+        collection: "servicePrincipals",
+        by_app_id: |dir, app_id| dir.live_sp_by_app_id(app_id).map(|s| s.id().to_string()),
+        by_id: |dir, id| {
+            dir.sp(id)
+                .filter(|s| s.deleted_ms.is_none())
+                .map(|s| s.id().to_string())
+        },
     };
-    let id = found.ok_or_else(|| GraphError::not_found(&shown))?;
-    let lag = if own_read {
-        ctx.lagging(&id)
-    } else {
-        ctx.lagging_parent(&id)
-    };
-    if lag {
-        return Err(GraphError::not_found(&shown));
-    }
-    Ok(id)
+    resolve_keyed(ctx, segs, own_read, &SERVICE_PRINCIPALS)
 }
 
 pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
