@@ -85,11 +85,12 @@ async fn send_riding_lag_for(
     }
 }
 
+/// Waits through the operation (Stop and deadline obeyed); an interruption is an error.
 async fn pause(op: &Operation, delay: Duration) -> Result<(), GraphError> {
-    tokio::select! {
-        () = tokio::time::sleep(delay) => Ok(()),
-        () = op.cancelled.cancelled() => Err(GraphError::cancelled("waiting for replication".into())),
-    }
+    op.wait(delay).await.map_err(|kind| GraphError {
+        kind,
+        ..GraphError::cancelled("waiting for replication".into())
+    })
 }
 
 /// Creates the credential. A 404 (an application created moments ago and not

@@ -410,7 +410,9 @@ impl Resource for MsftConnector {
         let (Some(app), sp) = (snapshot.application, snapshot.service_principal) else {
             return current.clone();
         };
-        let caller_id = graph.tokens().caller().await.ok().and_then(|c| c.object_id);
+        // Signed in already (the snapshot needed a token), so this reads the cached claims.
+        let caller = graph.tokens().caller().await.ok().unwrap_or_default();
+        let caller_id = caller.object_id.clone();
         // Graph answers ids in lower case; keep the configuration's spelling of the same
         // id so that it does not show as a change on every plan.
         let prior_owners = known_strings(current.get_attr("owners")).unwrap_or_default();
@@ -437,12 +439,8 @@ impl Resource for MsftConnector {
             .unwrap_or_else(|| connectors_from_tags(&app.tags));
         let prior_tenant = text(current, "tenant_id");
         let tenant_id = if prior_tenant.is_empty() {
-            graph
-                .tokens()
-                .caller()
-                .await
-                .ok()
-                .and_then(|c| c.tenant_id)
+            caller
+                .tenant_id
                 .map(|t| t.to_ascii_lowercase())
                 .unwrap_or_default()
         } else {
