@@ -7,11 +7,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use psoxy_provider::plugin::proto::tfplugin5::{
-    get_provider_schema, provider_client::ProviderClient,
-};
 use std::time::{Duration, Instant};
 use support::{ClientCert, connect, launch};
+use tfplugin::proto::tfplugin5::{get_provider_schema, provider_client::ProviderClient};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-psoxy");
 

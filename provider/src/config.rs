@@ -3,10 +3,10 @@
 //! An attribute in the configuration wins over its environment variable.
 
 use crate::catalog::Cloud;
-use crate::plugin::diagnostics::{AttributePath, Diagnostics};
-use crate::plugin::schema::{Attribute, Block, Schema, validators};
-use crate::plugin::value::{Type, Value};
 use std::fmt;
+use tfplugin::diagnostics::{AttributePath, Diagnostics};
+use tfplugin::schema::{Attribute, Block, Schema, validators};
+use tfplugin::value::{Type, Value};
 
 /// A secret that must never reach a log line, a diagnostic or state.
 #[derive(Clone, PartialEq, Eq)]
@@ -276,7 +276,7 @@ impl ProviderSettings {
         }
         if diags.0[errors_before..]
             .iter()
-            .any(|d| d.severity == crate::plugin::diagnostics::Severity::Error)
+            .any(|d| d.severity == tfplugin::diagnostics::Severity::Error)
         {
             return None;
         }
@@ -313,7 +313,7 @@ impl ProviderSettings {
         };
         let new_errors = diags.0[errors_before..]
             .iter()
-            .any(|d| d.severity == crate::plugin::diagnostics::Severity::Error);
+            .any(|d| d.severity == tfplugin::diagnostics::Severity::Error);
         (!new_errors).then_some(settings)
     }
 }

@@ -3,7 +3,7 @@
 //! need.
 //!
 //! Layers, each in its own module:
-//! - `plugin`: the Terraform plugin protocol (handshake, TLS, values, schema, plans).
+//! - the `tfplugin` crate (a dependency): the Terraform plugin protocol.
 //! - `catalog`: the connector catalog and the administrator's consent document.
 //! - `config` and `provider`: the provider block and what it offers.
 //! - `graph`: the Microsoft Graph client and signing in.
@@ -14,7 +14,6 @@ pub mod catalog;
 pub mod config;
 pub mod data_sources;
 pub mod graph;
-pub mod plugin;
 pub mod provider;
 pub mod resources;
 pub mod session;

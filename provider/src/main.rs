@@ -14,7 +14,5 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(psoxy_provider::plugin::server::serve(Arc::new(
-        PsoxyProvider::new(),
-    )))
+    runtime.block_on(tfplugin::server::serve(Arc::new(PsoxyProvider::new())))
 }

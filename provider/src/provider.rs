@@ -4,14 +4,14 @@ use crate::config::{self, ProviderSettings};
 use crate::data_sources::connector_specs::ConnectorSpecs;
 use crate::graph::GraphClient;
 use crate::graph::auth::{TokenCache, select_source};
-use crate::plugin::diagnostics::Diagnostics;
-use crate::plugin::framework::{ConfigureRequest, DataSource, Provider, RequestContext, Resource};
-use crate::plugin::schema::Schema;
 use crate::resources::msft_connector::MsftConnector;
 use crate::session::{Session, SessionSlot};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
+use tfplugin::diagnostics::Diagnostics;
+use tfplugin::framework::{ConfigureRequest, DataSource, Provider, RequestContext, Resource};
+use tfplugin::schema::Schema;
 
 #[derive(Default)]
 pub struct PsoxyProvider {

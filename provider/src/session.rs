@@ -7,9 +7,9 @@ use crate::graph::applications::graph_service_principal_request;
 use crate::graph::auth::AuthError;
 use crate::graph::models::ServicePrincipal;
 use crate::graph::{GraphClient, GraphError, Operation};
-use crate::plugin::diagnostics::Diagnostic;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use tfplugin::diagnostics::Diagnostic;
 use tokio::sync::{OnceCell, OwnedMutexGuard};
 
 pub struct Session {

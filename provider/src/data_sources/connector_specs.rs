@@ -2,11 +2,11 @@
 //! configurations can show, filter or feed the permissions each connector needs.
 
 use crate::catalog::{self, Connector, MICROSOFT_GRAPH_APP_ID, Permission};
-use crate::plugin::diagnostics::{AttributePath, Diagnostics};
-use crate::plugin::framework::{DataSource, RequestContext};
-use crate::plugin::schema::{Attribute, Block, Schema};
-use crate::plugin::value::{Type, Value};
 use async_trait::async_trait;
+use tfplugin::diagnostics::{AttributePath, Diagnostics};
+use tfplugin::framework::{DataSource, RequestContext};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::value::{Type, Value};
 
 pub struct ConnectorSpecs;
 
@@ -216,7 +216,7 @@ mod tests {
         assert!(v.is_wholly_known());
         // The value must fit the schema's type exactly, or Terraform rejects it.
         let ty = ConnectorSpecs.schema().block.value_type();
-        crate::plugin::value::encode_msgpack(&v, &ty).unwrap();
+        tfplugin::value::encode_msgpack(&v, &ty).unwrap();
     }
 
     #[tokio::test]

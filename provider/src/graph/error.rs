@@ -3,8 +3,8 @@
 //! `code`, never on `message`.
 
 use super::auth::AuthError;
-use crate::plugin::diagnostics::Diagnostic;
 use std::fmt;
+use tfplugin::diagnostics::Diagnostic;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GraphErrorKind {

@@ -2,10 +2,10 @@
 //! and small readers and writers of resource values.
 
 use crate::graph::GraphClient;
-use crate::plugin::diagnostics::Diagnostics;
-use crate::plugin::value::Value;
 use crate::session::{Session, SessionSlot};
 use std::sync::Arc;
+use tfplugin::diagnostics::Diagnostics;
+use tfplugin::value::Value;
 
 /// The session and its Graph client, or the diagnostic saying why there is none.
 pub fn connect(

@@ -2,10 +2,10 @@
 //! offers it: `create`, `read`, `update` and `delete`, each a Go-style duration
 //! ("90s", "10m", "1h30m").
 
-use crate::plugin::diagnostics::{AttributePath, Diagnostics};
-use crate::plugin::schema::{Attribute, Block, NestedBlock, Nesting};
-use crate::plugin::value::{Type, Value};
 use std::time::Duration;
+use tfplugin::diagnostics::{AttributePath, Diagnostics};
+use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting};
+use tfplugin::value::{Type, Value};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Defaults {

@@ -132,7 +132,7 @@ impl Faults {
             self.rng.next_u64(),
         );
         let s = &self.settings;
-        if s.throttle_every_n > 0 && self.counter % s.throttle_every_n == 0 {
+        if s.throttle_every_n > 0 && self.counter.is_multiple_of(s.throttle_every_n) {
             return Some(Fault::Throttle);
         }
         if a < s.throttle_probability {

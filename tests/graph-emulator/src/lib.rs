@@ -81,10 +81,10 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Emulator {
     /// Writes the directory if `--state` was given (atomic temp + rename).
     pub fn persist(&self, dir: &Directory) {
-        if let Some(path) = &self.config.state_file {
-            if let Err(e) = dir.save(path) {
-                tracing::error!("writing state to {}: {e}", path.display());
-            }
+        if let Some(path) = &self.config.state_file
+            && let Err(e) = dir.save(path)
+        {
+            tracing::error!("writing state to {}: {e}", path.display());
         }
     }
 

@@ -562,10 +562,10 @@ impl Query {
 
     /// Applies filter, search and ordering (not paging).
     pub fn matches(&self, obj: &Value) -> bool {
-        if let Some(f) = &self.filter {
-            if !eval(f, obj) {
-                return false;
-            }
+        if let Some(f) = &self.filter
+            && !eval(f, obj)
+        {
+            return false;
         }
         if let Some(s) = &self.search {
             // `"displayName:foo"` style tokenized search, approximated by substring.

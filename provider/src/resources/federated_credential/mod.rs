@@ -14,16 +14,16 @@ use crate::graph::applications::{self, IdKind};
 use crate::graph::federated_credentials::{self as fics, CredentialFields};
 use crate::graph::models::FederatedIdentityCredential;
 use crate::graph::{GraphClient, GraphError, GraphErrorKind, GraphRequest, Operation};
-use crate::plugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
-use crate::plugin::framework::{Plan, RequestContext, Resource};
-use crate::plugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
-use crate::plugin::value::{Type, Value};
 use crate::resources::common::{connect, is_guid, set, text};
 use crate::resources::timeouts::{self, Defaults, Step};
 use crate::session::SessionSlot;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
+use tfplugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use tfplugin::framework::{Plan, RequestContext, Resource};
+use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
+use tfplugin::value::{Type, Value};
 
 /// The azuread provider's defaults for federated credentials (anchor B3).
 const TIMEOUTS: Defaults = Defaults {
@@ -868,10 +868,10 @@ mod tests {
     fn state_fits_the_schema() {
         let ty = resource().schema().block.value_type();
         let state = state_value(APP, &credential(), &Value::Null, None, None);
-        crate::plugin::value::encode_msgpack(&state, &ty).expect("state encodes");
+        tfplugin::value::encode_msgpack(&state, &ty).expect("state encodes");
         let (aws, gcp) = infer_preset(presets::GCP_ISSUER, "123", presets::TOKEN_EXCHANGE_AUDIENCE);
         let imported = state_value(APP, &credential(), &Value::Null, Some(&aws), Some(&gcp));
-        crate::plugin::value::encode_msgpack(&imported, &ty).expect("import state encodes");
+        tfplugin::value::encode_msgpack(&imported, &ty).expect("import state encodes");
         assert_eq!(
             imported.get_attr("id").and_then(Value::as_str),
             Some(format_id(APP, CRED).as_str())

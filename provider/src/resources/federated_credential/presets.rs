@@ -3,7 +3,7 @@
 //! and the checks Graph and Entra apply to the values (msgraph-behaviour A3), run at
 //! plan time so that mistakes surface at `terraform validate` with a clear message.
 
-use crate::plugin::value::Value;
+use tfplugin::value::Value;
 
 /// The Cognito issuer: a proxy on AWS signs in with a Cognito OpenID token.
 pub const AWS_ISSUER: &str = "https://cognito-identity.amazonaws.com";

@@ -13,10 +13,6 @@ use crate::graph::applications::{
 };
 use crate::graph::models::{AppRoleAssignment, ServicePrincipal};
 use crate::graph::{GraphClient, GraphError, Operation};
-use crate::plugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
-use crate::plugin::framework::{Plan, RequestContext, Resource};
-use crate::plugin::schema::{Attribute, Block, Schema, validators};
-use crate::plugin::value::{Type, Value};
 use crate::resources::common::{connect, copy_prior, is_guid, is_null, known_strings, set, text};
 use crate::resources::timeouts::{self, Defaults, Step};
 use crate::session::{Session, SessionSlot};
@@ -25,6 +21,10 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tfplugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use tfplugin::framework::{Plan, RequestContext, Resource};
+use tfplugin::schema::{Attribute, Block, Schema, validators};
+use tfplugin::value::{Type, Value};
 
 const TIMEOUTS: Defaults = Defaults {
     create: Duration::from_secs(10 * 60),
@@ -940,6 +940,6 @@ mod tests {
         .block
         .value_type();
         let state = import_state("o", "c", &["outlook-cal".into()]);
-        crate::plugin::value::encode_msgpack(&state, &ty).expect("import state encodes");
+        tfplugin::value::encode_msgpack(&state, &ty).expect("import state encodes");
     }
 }

@@ -4,9 +4,9 @@
 
 use crate::catalog::{self, Connector, ConsentContext, ConsentStatus};
 use crate::graph::models::{AppRoleAssignment, ServicePrincipal};
-use crate::plugin::value::Value;
 use crate::session::Session;
 use std::collections::{BTreeMap, BTreeSet};
+use tfplugin::value::Value;
 
 /// Everything a state value is built from.
 pub struct Facts<'a> {

@@ -140,12 +140,12 @@ fn restore(ctx: &mut Ctx, id: &str) -> GResult {
         }
         // The SP deleted together with the app comes back with it (same deletion time).
         let live_sp = ctx.dir.live_sp_by_app_id(app.app_id()).is_some();
-        if !live_sp {
-            if let Some(sp) = ctx.dir.service_principals.iter_mut().find(|s| {
+        if !live_sp
+            && let Some(sp) = ctx.dir.service_principals.iter_mut().find(|s| {
                 s.app_id() == app.app_id() && s.deleted_ms.is_some() && s.deleted_ms == when
-            }) {
-                sp.deleted_ms = None;
-            }
+            })
+        {
+            sp.deleted_ms = None;
         }
         let mut v = ctx.dir.app(&id).map(|a| a.to_graph()).unwrap_or_default();
         v["@odata.type"] = json!("#microsoft.graph.application");

@@ -401,12 +401,12 @@ fn patch(ctx: &mut Ctx, app_id: &str, key: &Key) -> GResult {
         Err(e) => return Err(e),
     };
     manage_check(ctx, app_id)?;
-    if let Some(n) = body.get("name") {
-        if n.as_str() != Some(get_str(&existing, "name")) {
-            return Err(GraphError::bad_request(
-                "Name is immutable: the name of a federated identity credential cannot be changed.",
-            ));
-        }
+    if let Some(n) = body.get("name")
+        && n.as_str() != Some(get_str(&existing, "name"))
+    {
+        return Err(GraphError::bad_request(
+            "Name is immutable: the name of a federated identity credential cannot be changed.",
+        ));
     }
     if body.contains_key("id") {
         return Err(GraphError::bad_request(

@@ -176,15 +176,15 @@ pub fn handle(emu: &Emulator, req: &HttpReq, tenant: &str) -> Resp {
             Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_string(),
             _ => String::new(),
         };
-        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
-            if exp + 300 < now / 1000 {
-                return oauth_error(
-                    400,
-                    "invalid_client",
-                    700024,
-                    "Client assertion is not within its valid time range.",
-                );
-            }
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64)
+            && exp + 300 < now / 1000
+        {
+            return oauth_error(
+                400,
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.",
+            );
         }
         let (iss, sub) = (s("iss"), s("sub"));
         let mut faults = lock(&emu.faults);

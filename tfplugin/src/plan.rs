@@ -149,8 +149,8 @@ fn collect_replacements(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::schema::{Attribute, NestedBlock};
-    use crate::plugin::value::Type;
+    use crate::schema::{Attribute, NestedBlock};
+    use crate::value::Type;
 
     fn block() -> Block {
         Block::new("")

@@ -596,7 +596,7 @@ impl ProviderRpc for PluginService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::schema::{Attribute, Block};
+    use crate::schema::{Attribute, Block};
     use async_trait::async_trait;
     use std::time::Duration;
 
