@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod framework;
 pub mod handshake;
 pub mod logging;
+pub mod model;
 pub mod plan;
 pub mod proto;
 pub mod rpc;
