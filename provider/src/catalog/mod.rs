@@ -1,8 +1,9 @@
 //! Psoxy's Microsoft 365 connector catalog and the administrator's consent
 //! document.
 //!
-//! Source of truth: `shared/reference/psoxy-msft-connectors.md` (psoxy v0.6.9
-//! `msft-365.tf` and Microsoft's permission-id table). Self-contained: std and
+//! Source of truth: psoxy v0.6.9 `infra/modules/worklytics-connector-specs/msft-365.tf`
+//! and Microsoft's permission-id table (docs/design/graph-behaviour.md, "Psoxy's
+//! connectors"). Self-contained: std and
 //! `strsim` only, so the data source, the resource and tests can share it
 //! without pulling in the plugin layer.
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 
-/// psoxy-msft-connectors.md section 2, Application column.
+/// Microsoft's application permission ids (permissions-reference, "All permissions and IDs").
 const EXPECTED_APP_ROLE_IDS: &[(&str, &str)] = &[
     ("User.Read.All", "df021288-bdef-4463-88db-98f22de89214"),
     ("Group.Read.All", "5b567255-7703-4780-807c-7be8301ae99b"),
@@ -49,13 +49,13 @@ const EXPECTED_APP_ROLE_IDS: &[(&str, &str)] = &[
     ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
 ];
 
-/// Delegated ids that must never be used as app roles (msgraph-behaviour A13).
+/// Delegated ids that must never be used as app roles: they are scopes, not roles.
 const DELEGATED_IDS: &[&str] = &[
     "a154be20-db9c-4678-8ab7-66f6cc099a59", // User.Read.All (delegated)
     "e1fe6dd8-ba31-4d61-89e7-88639da4683d", // User.Read (delegated)
 ];
 
-/// psoxy-msft-connectors.md section 1: id, display name, availability, permissions.
+/// psoxy v0.6.9 `msft-365.tf`: id, display name, availability, permissions.
 const EXPECTED_CONNECTORS: &[(&str, &str, &str, &[&str])] = &[
     (
         "msft-entra-id",
@@ -128,11 +128,9 @@ fn conns(ids: &[&str]) -> Vec<&'static Connector> {
     lookup(ids).expect("known ids")
 }
 
+/// The catalog writes ids as Graph does: lower-case hyphenated GUIDs.
 fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && s.chars()
-            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+    crate::graph::is_guid(s) && !s.chars().any(|c| c.is_ascii_uppercase())
 }
 
 // ---------- catalog ----------

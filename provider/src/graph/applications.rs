@@ -3,9 +3,12 @@
 //! round trip, and waits for the replication lag Graph documents after a write.
 
 use super::client::{GraphClient, GraphRequest, Operation};
+use super::consistency::{
+    FIND_OUT_BUDGET, Settle, may_have_acted, no_backing_application, not_found,
+};
 use super::error::GraphError;
 use super::models::{
-    Application, Collection, RequiredResourceAccess, ResourceAccess, ServicePrincipal,
+    Application, DirectoryObject, RequiredResourceAccess, ResourceAccess, ServicePrincipal,
 };
 use crate::catalog::MICROSOFT_GRAPH_APP_ID;
 use serde_json::{Value as Json, json};
@@ -70,11 +73,6 @@ fn directory_object_ref(graph: &str, id: &str) -> String {
     format!("{graph}/v1.0/directoryObjects/{id}")
 }
 
-/// Answers that mean "not replicated yet" right after a write, worth waiting out.
-pub fn is_replication_lag(e: &GraphError) -> bool {
-    e.is_not_found()
-}
-
 pub struct NewApplication<'a> {
     pub display_name: &'a str,
     pub tags: Vec<String>,
@@ -82,21 +80,24 @@ pub struct NewApplication<'a> {
     pub owners: Vec<String>,
 }
 
-/// Creates the application. If Graph's answer is lost (a transport error or a server
-/// error after which Graph may still have acted), looks the application up by a
-/// one-time tag before deciding whether to try again, so a retry never leaves a
-/// duplicate application that state does not know about.
+/// How many times a create whose answer was lost is sent again, after looking for
+/// what the earlier one did.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// Creates the application with up to 20 owners bound (`owners@odata.bind` takes no
+/// more; [`add_owner`] adds the rest). If Graph's answer is lost, the application is
+/// looked up by a one-time marker tag before anything is sent again, even after
+/// Stop, so that a retry never leaves an application state does not know about.
 pub async fn create_application(
     client: &GraphClient,
     graph_base: &str,
     op: &Operation,
-    new: NewApplication<'_>,
+    new: &NewApplication<'_>,
 ) -> Result<Application, GraphError> {
     let marker = format!("{CREATE_MARKER_PREFIX}{}", uuid::Uuid::new_v4());
     let mut tags = new.tags.clone();
     tags.push(marker.clone());
-    // owners@odata.bind takes up to 20; the rest are added afterwards.
-    let (bound, later) = new.owners.split_at(new.owners.len().min(20));
+    let bound = &new.owners[..new.owners.len().min(MAX_BOUND_OWNERS)];
     let body = json!({
         "displayName": new.display_name,
         "signInAudience": "AzureADMyOrg",
@@ -105,74 +106,97 @@ pub async fn create_application(
         "owners@odata.bind": bound.iter().map(|o| directory_object_ref(graph_base, o)).collect::<Vec<_>>(),
     });
     let request = GraphRequest::post("/applications", body);
-    let mut attempts = 0;
-    let app = loop {
-        attempts += 1;
-        match client.send(op, &request).await {
-            Ok(response) => break response.parse::<Application>()?,
-            Err(e) if maybe_applied(&e) && attempts < 3 => {
-                tracing::warn!(
-                    "creating the application may have succeeded despite an error; looking it up: {e}"
-                );
-                if let Some(found) = find_by_tag(client, op, &marker).await? {
-                    break found;
-                }
-            }
+    let mut lost = None;
+    for _ in 0..CREATE_ATTEMPTS {
+        let answer = client.send(op, &request).await;
+        let error = match answer.and_then(|r| r.parse::<Application>()) {
+            Ok(app) if lost.is_none() => return Ok(app),
+            // An earlier attempt may have created one too: keep this one only.
+            Ok(app) => return remove_duplicates(client, op, &marker, app).await,
+            Err(e) if may_have_acted(&e) => e,
             Err(e) => return Err(e),
+        };
+        tracing::warn!("the answer to creating the application was lost; looking it up: {error}");
+        let finding_out = op.finding_out(FIND_OUT_BUDGET);
+        if let Some(app) = find_by_tag(client, &finding_out, &marker).await? {
+            return Ok(app);
         }
-    };
-    // The marker has served its purpose; it is removed by the next tag update
-    // (every update writes the full tag list), so it is not worth a write of its own.
-    for owner in later {
-        add_owner(client, graph_base, op, &app.id, owner).await?;
+        lost = Some(error);
+        if op.is_cancelled() || op.remaining().is_zero() {
+            break;
+        }
     }
-    Ok(app)
+    let error = lost.expect("the loop ends early only after a lost answer");
+    Err(GraphError {
+        message: format!(
+            "{} The application may exist nonetheless: it would carry the tag {marker} \
+             (Entra admin center, App registrations, search by that tag, or `GET \
+             /applications?$filter=tags/any(t:t eq '{marker}')`). If it does, adopt it \
+             with `terraform import` instead of applying again, which would create a \
+             second one.",
+            error.message
+        ),
+        ..error
+    })
 }
 
-/// Graph may have acted on a request whose answer was lost or was a gateway error.
-fn maybe_applied(e: &GraphError) -> bool {
-    use super::error::GraphErrorKind;
-    e.kind == GraphErrorKind::Transport || matches!(e.status, Some(500 | 502 | 504))
-}
+/// `owners@odata.bind` on a create takes at most 20 owners.
+pub const MAX_BOUND_OWNERS: usize = 20;
 
 async fn find_by_tag(
     client: &GraphClient,
     op: &Operation,
     tag: &str,
 ) -> Result<Option<Application>, GraphError> {
+    let request = GraphRequest::get("/applications")
+        .query("$filter", format!("tags/any(t:t eq '{tag}')"))
+        .query("$select", APPLICATION_FIELDS);
     // A just-created application may take a moment to appear in lists.
-    for delay in [0u64, 1, 2, 4] {
-        if delay > 0
-            && let Err(kind) = op.wait(std::time::Duration::from_secs(delay)).await
-        {
-            let e = GraphError::transport(
-                "GET /applications".into(),
-                "the lookup of a possibly created application was interrupted".into(),
-            );
-            return Err(GraphError { kind, ..e });
-        }
-        let page: Collection<Application> = client
-            .send(
-                op,
-                &GraphRequest::get("/applications")
-                    .query("$filter", format!("tags/any(t:t eq '{tag}')"))
-                    .query(
-                        "$select",
-                        "id,appId,displayName,tags,requiredResourceAccess",
-                    ),
-            )
-            .await?
-            .parse()?;
-        if let Some(app) = page.value.into_iter().next() {
+    let mut settle = Settle::within(FIND_OUT_BUDGET, "GET /applications by marker tag");
+    loop {
+        let found: Vec<Application> = client.list(op, request.clone()).await?;
+        if let Some(app) = found.into_iter().next() {
             return Ok(Some(app));
         }
+        if !settle.again(op).await? {
+            return Ok(None);
+        }
     }
-    Ok(None)
+}
+
+/// After a create was sent again, the first may have been acted on too: every other
+/// application carrying this create's marker is removed, so exactly one exists.
+async fn remove_duplicates(
+    client: &GraphClient,
+    op: &Operation,
+    marker: &str,
+    kept: Application,
+) -> Result<Application, GraphError> {
+    let finding_out = op.finding_out(FIND_OUT_BUDGET);
+    let request = GraphRequest::get("/applications")
+        .query("$filter", format!("tags/any(t:t eq '{marker}')"))
+        .query("$select", "id");
+    let found: Vec<DirectoryObject> = client.list(&finding_out, request).await?;
+    for other in found
+        .iter()
+        .filter(|a| !a.id.eq_ignore_ascii_case(&kept.id))
+    {
+        tracing::warn!(object_id = %other.id, "deleting a duplicate application left by a lost create answer");
+        client
+            .send(
+                &finding_out,
+                &GraphRequest::delete(format!("/applications/{}", other.id)),
+            )
+            .await?;
+    }
+    Ok(kept)
 }
 
 /// Creates the application's service principal (needed before anyone can consent),
-/// waiting out `NoBackingApplicationObject` while the new application replicates. An
-/// existing one is adopted.
+/// waiting out `NoBackingApplicationObject` while a new application replicates. One
+/// that exists is adopted: Graph refuses a second one for the same application (409),
+/// so the create is sent again safely after a lost answer, and after a lost answer
+/// that cannot be resent (Stop) the provider looks it up instead. `true` when created.
 pub async fn ensure_service_principal(
     client: &GraphClient,
     op: &Operation,
@@ -180,20 +204,37 @@ pub async fn ensure_service_principal(
     tags: &[String],
 ) -> Result<(ServicePrincipal, bool), GraphError> {
     let body = json!({"appId": app_id, "tags": tags});
-    let request = GraphRequest::post("/servicePrincipals", body).retry_if(|e| {
-        e.has_code("NoBackingApplicationObject")
-            || (e.is_status(400)
-                && e.message
-                    .contains("does not reference a valid application object"))
-            || (e.is_status(403) && e.message.contains("backing application"))
-    });
-    match client.send(op, &request).await {
-        Ok(r) => Ok((r.parse()?, true)),
-        Err(e) if e.is_status(409) => {
-            let existing = service_principal_by_app_id(client, op, app_id, false).await?;
-            existing.map(|sp| (sp, false)).ok_or(e)
+    let request = GraphRequest::post("/servicePrincipals", body)
+        .keyed()
+        .ride_lag(no_backing_application);
+    let error = match client.send(op, &request).await.and_then(|r| r.parse()) {
+        Ok(sp) => return Ok((sp, true)),
+        Err(e) => e,
+    };
+    if !(error.is_status(409) || may_have_acted(&error)) {
+        return Err(error);
+    }
+    // It exists (409), or may: it is found by its application's appId, and a
+    // 409 means it exists even if the replica read first has not seen it yet.
+    let finding_out = op.finding_out(FIND_OUT_BUDGET);
+    let lookup = service_principal_request(app_id, false).ride_lag(not_found);
+    match client.send(&finding_out, &lookup).await {
+        Ok(r) => {
+            let created = !error.is_status(409) || error.acted_unknown;
+            Ok((r.parse()?, created))
         }
+        Err(e) if e.is_not_found() => Err(error),
         Err(e) => Err(e),
+    }
+}
+
+fn service_principal_request(app_id: &str, with_assignments: bool) -> GraphRequest {
+    let request = GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
+        .query("$select", "id,appId,accountEnabled");
+    if with_assignments {
+        request.query("$expand", "appRoleAssignments")
+    } else {
+        request
     }
 }
 
@@ -203,12 +244,10 @@ pub async fn service_principal_by_app_id(
     app_id: &str,
     with_assignments: bool,
 ) -> Result<Option<ServicePrincipal>, GraphError> {
-    let mut request = GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
-        .query("$select", "id,appId,accountEnabled");
-    if with_assignments {
-        request = request.query("$expand", "appRoleAssignments");
-    }
-    match client.send(op, &request).await {
+    match client
+        .send(op, &service_principal_request(app_id, with_assignments))
+        .await
+    {
         Ok(r) => Ok(Some(r.parse()?)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
@@ -230,12 +269,12 @@ pub struct Snapshot {
     pub graph_service_principal: Option<ServicePrincipal>,
 }
 
+/// The application properties the provider reads.
+const APPLICATION_FIELDS: &str = "id,appId,displayName,tags,requiredResourceAccess";
+
 pub fn application_request(object_id: &str) -> GraphRequest {
     GraphRequest::get(format!("/applications/{object_id}"))
-        .query(
-            "$select",
-            "id,appId,displayName,tags,requiredResourceAccess",
-        )
+        .query("$select", APPLICATION_FIELDS)
         .query("$expand", "owners")
 }
 
@@ -248,9 +287,7 @@ pub async fn snapshot(
 ) -> Result<Snapshot, GraphError> {
     let mut requests = vec![
         application_request(object_id),
-        GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
-            .query("$select", "id,appId,accountEnabled")
-            .query("$expand", "appRoleAssignments"),
+        service_principal_request(app_id, true),
     ];
     if with_graph_service_principal {
         requests.push(graph_service_principal_request());
@@ -275,6 +312,41 @@ pub async fn snapshot(
         service_principal: sp.map(parse).transpose()?,
         graph_service_principal: graph_sp.map(parse).transpose()?,
     })
+}
+
+/// Reads application and service principal, riding replication lag: a missing
+/// application is gone (`None`) only if it is in deleted items or stays missing
+/// through [`Settle::read_window`]; a service principal state knows of that is
+/// missing is looked for through the same window before the snapshot says it is gone.
+pub async fn snapshot_riding_lag(
+    client: &GraphClient,
+    op: &Operation,
+    object_id: &str,
+    client_id: &str,
+    with_graph_service_principal: bool,
+    expect_service_principal: bool,
+) -> Result<Option<Snapshot>, GraphError> {
+    let mut settle = Settle::read_window(format!("GET /applications/{object_id}"));
+    loop {
+        let snapshot = snapshot(
+            client,
+            op,
+            object_id,
+            client_id,
+            with_graph_service_principal,
+        )
+        .await?;
+        let complete = snapshot.service_principal.is_some() || !expect_service_principal;
+        let last_look = match &snapshot.application {
+            Some(_) if complete => return Ok(Some(snapshot)),
+            Some(_) => Some(snapshot),
+            None if is_soft_deleted(client, op, object_id).await? => return Ok(None),
+            None => None,
+        };
+        if !settle.again(op).await? {
+            return Ok(last_look);
+        }
+    }
 }
 
 /// Whether an application is in the directory's deleted items (soft-deleted).
@@ -307,10 +379,7 @@ pub async fn find_application(
         Err(e) => return Err(e),
     }
     let by_app_id = GraphRequest::get(format!("/applications(appId='{id_or_app_id}')"))
-        .query(
-            "$select",
-            "id,appId,displayName,tags,requiredResourceAccess",
-        )
+        .query("$select", APPLICATION_FIELDS)
         .query("$expand", "owners");
     match client.send(op, &by_app_id).await {
         Ok(r) => Ok(Some((r.parse()?, IdKind::ClientId))),
@@ -336,11 +405,8 @@ pub async fn update_and_read_consent(
     body: Json,
 ) -> Result<Option<ServicePrincipal>, GraphError> {
     let requests = [
-        GraphRequest::patch(format!("/applications/{object_id}"), body)
-            .retry_if(is_replication_lag),
-        GraphRequest::get(format!("/servicePrincipals(appId='{app_id}')"))
-            .query("$select", "id,appId,accountEnabled")
-            .query("$expand", "appRoleAssignments"),
+        GraphRequest::patch(format!("/applications/{object_id}"), body).ride_lag(not_found),
+        service_principal_request(app_id, true),
     ];
     let mut results = client.batch(op, &requests).await.into_iter();
     results.next().expect("two results")?;
@@ -362,7 +428,9 @@ pub async fn add_owner(
         format!("/applications/{object_id}/owners/$ref"),
         json!({"@odata.id": directory_object_ref(graph_base, owner)}),
     )
-    .retry_if(is_replication_lag);
+    // Graph refuses a second reference to the same owner, so resending is safe.
+    .keyed()
+    .ride_lag(not_found);
     match client.send(op, &request).await {
         Ok(_) => Ok(()),
         // Already an owner: the goal is reached.
@@ -408,22 +476,16 @@ pub async fn delete_application(
     if purge {
         // A deleted item can take a moment to appear; wait for it at most a minute, not
         // the whole delete timeout, and never past it.
-        let purge_op = Operation {
-            deadline: op
-                .deadline
-                .min(std::time::Instant::now() + std::time::Duration::from_secs(60)),
-            cancelled: op.cancelled.clone(),
-        };
-        let op = &purge_op;
+        let op = &op.within(std::time::Duration::from_secs(60));
         for id in std::iter::once(object_id).chain(service_principal_id) {
             // The deleted item may take a moment to appear after the delete.
-            let request = GraphRequest::delete(format!("/directory/deletedItems/{id}"))
-                .retry_if(is_replication_lag);
+            let request =
+                GraphRequest::delete(format!("/directory/deletedItems/{id}")).ride_lag(not_found);
             match client.send(op, &request).await {
                 Ok(_) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) if e.kind == super::error::GraphErrorKind::Deadline && e.is_status(404) => {
-                    tracing::warn!(%id, "not found in deleted items within a minute; not purged");
+                // Already purged, or still not listed after a minute of waiting.
+                Err(e) if e.is_status(404) => {
+                    tracing::warn!(%id, "not found in deleted items; not purged");
                 }
                 Err(e) => return Err(e),
             }

@@ -1,16 +1,31 @@
 //! The Microsoft Graph HTTP client. Every request carries a fresh `client-request-id`,
 //! is retried on throttling and transient faults within the operation's deadline, and
-//! stops when Terraform asks to. Operations that expect eventual-consistency answers
-//! right after a write say which ones to wait out with `retry_if`.
+//! obeys Terraform's Stop: a read stops at once; a write already sent runs to its
+//! answer, so that what Graph did is known (see `consistency`). Requests that may meet
+//! replication lag say which answers are lag with `ride_lag`; those are retried for at
+//! most `consistency::LAG_BUDGET`. Answers are read up to [`MAX_BODY_BYTES`], and
+//! listings follow at most [`MAX_PAGES`] pages.
 
 use super::auth::cache::TokenCache;
+use super::consistency::{LAG_BUDGET, LagRule, may_have_acted};
 use super::error::{GraphError, GraphErrorKind};
+use super::models::Collection;
 use super::retry::{RetryPolicy, is_transient_status, parse_retry_after};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// The largest answer read from Graph. A page of 999 applications with their
+/// properties is a few MiB; anything far past that is not an answer worth reading.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+/// The most pages one listing follows (999 items each at most).
+pub const MAX_PAGES: usize = 100;
+/// The longest a single HTTP exchange may take, whatever the operation has left.
+const MAX_REQUEST_TIME: Duration = Duration::from_secs(120);
 
 /// One provider operation's budget: its deadline (the resource's timeout) and
 /// Terraform's stop signal.
@@ -22,14 +37,41 @@ pub struct Operation {
 
 impl Operation {
     pub fn new(timeout: Duration, cancelled: CancellationToken) -> Self {
+        let now = Instant::now();
         Self {
-            deadline: Instant::now() + timeout,
+            // Timeouts are validated to at most a day; this only keeps a bad value from
+            // overflowing the clock.
+            deadline: now
+                .checked_add(timeout)
+                .unwrap_or(now + Duration::from_secs(24 * 3600)),
             cancelled,
         }
     }
 
-    fn remaining(&self) -> Duration {
+    pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.is_cancelled()
+    }
+
+    /// The same operation with a deadline no later than `budget` from now.
+    pub fn within(&self, budget: Duration) -> Operation {
+        Operation {
+            deadline: self.deadline.min(Instant::now() + budget),
+            cancelled: self.cancelled.clone(),
+        }
+    }
+
+    /// An operation for finding out what a write did after its answer was lost: it
+    /// ignores Stop (Stop prevents the next step, it must not hide the result of the
+    /// current one) and runs for `budget` even if the original deadline has passed.
+    pub fn finding_out(&self, budget: Duration) -> Operation {
+        Operation {
+            deadline: Instant::now() + budget,
+            cancelled: CancellationToken::new(),
+        }
     }
 
     /// Waits `delay` unless that would pass the deadline or Terraform stops us.
@@ -45,8 +87,18 @@ impl Operation {
     }
 }
 
-/// Decides whether an error answer is a passing state worth waiting out.
-pub type RetryIf = fn(&GraphError) -> bool;
+/// Whether a request may be sent again after an answer that leaves its effect unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// Reads, PATCH and DELETE: sending twice does no harm.
+    Safe,
+    /// A create that Graph refuses to repeat (a duplicate key answers 409 or
+    /// "already exists"), so resending is safe and the caller adopts what exists.
+    Keyed,
+    /// A create Graph would repeat (a second application): resent only where Graph
+    /// cannot have acted (throttled or unavailable).
+    Unsafe,
+}
 
 #[derive(Clone, Debug)]
 pub struct GraphRequest {
@@ -56,18 +108,28 @@ pub struct GraphRequest {
     pub query: Vec<(String, String)>,
     pub body: Option<Json>,
     pub headers: Vec<(String, String)>,
-    pub retry_if: Option<RetryIf>,
+    pub replay: Replay,
+    /// Runs to its answer once sent, even on Stop (anything but a read).
+    pub writes: bool,
+    /// Which answers are replication lag, and for how long they are waited out.
+    pub lag: Option<(LagRule, Duration)>,
 }
 
 impl GraphRequest {
     fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
-            method,
             path: path.into(),
             query: Vec::new(),
             body: None,
             headers: Vec::new(),
-            retry_if: None,
+            replay: if method == Method::POST {
+                Replay::Unsafe
+            } else {
+                Replay::Safe
+            },
+            writes: method != Method::GET,
+            lag: None,
+            method,
         }
     }
 
@@ -103,19 +165,40 @@ impl GraphRequest {
         self
     }
 
-    pub fn retry_if(mut self, f: RetryIf) -> Self {
-        self.retry_if = Some(f);
+    /// A create whose duplicate Graph refuses (see [`Replay::Keyed`]).
+    pub fn keyed(mut self) -> Self {
+        self.replay = Replay::Keyed;
         self
     }
 
-    /// Sending twice does no harm. POST creates, so it is retried only where Graph
-    /// cannot have acted on it (throttled or unavailable).
-    fn idempotent(&self) -> bool {
-        self.method != Method::POST
+    /// Answers matching `rule` right after a write are replication lag: retried for
+    /// at most `consistency::LAG_BUDGET`, then returned as they are.
+    pub fn ride_lag(self, rule: LagRule) -> Self {
+        self.ride_lag_for(rule, LAG_BUDGET)
+    }
+
+    /// As [`Self::ride_lag`], for at most `budget`.
+    pub fn ride_lag_for(mut self, rule: LagRule, budget: Duration) -> Self {
+        self.lag = Some((rule, budget));
+        self
+    }
+
+    fn is_lag(&self, e: &GraphError, since: Instant) -> bool {
+        self.lag
+            .is_some_and(|(is_lag, budget)| is_lag(e) && since.elapsed() < budget)
+    }
+
+    fn resendable(&self) -> bool {
+        self.replay != Replay::Unsafe
+    }
+
+    /// A write already on its way runs to its answer even when Terraform asks to stop.
+    pub fn is_write(&self) -> bool {
+        self.writes
     }
 
     fn retries_status(&self, status: u16) -> bool {
-        is_transient_status(status) && (self.idempotent() || matches!(status, 429 | 503))
+        is_transient_status(status) && (self.resendable() || matches!(status, 429 | 503))
     }
 
     /// `path?query` with OData's `$`, quotes and parentheses left readable.
@@ -200,16 +283,26 @@ impl GraphClient {
         req: &GraphRequest,
     ) -> Result<GraphResponse, GraphError> {
         let mut attempt = 0;
+        let started = Instant::now();
+        // Whether an earlier attempt of this write may have been acted on.
+        let mut acted_unknown = false;
         loop {
             attempt += 1;
             if op.cancelled.is_cancelled() {
-                return Err(GraphError::cancelled(req.describe()));
+                return Err(GraphError {
+                    acted_unknown,
+                    ..GraphError::cancelled(req.describe())
+                });
             }
             let (result, retry_after) = self.attempt(op, req, attempt).await;
             let error = match result {
                 Ok(response) => return Ok(response),
-                Err(e) => e,
+                Err(e) => GraphError {
+                    acted_unknown: acted_unknown && req.is_write(),
+                    ..e
+                },
             };
+            acted_unknown |= may_have_acted(&error);
             let retryable = match (&error.kind, error.status) {
                 (GraphErrorKind::Api, Some(status)) if req.retries_status(status) => true,
                 // A token revoked or expired early: sign in again, once.
@@ -217,8 +310,8 @@ impl GraphClient {
                     self.tokens.invalidate().await;
                     true
                 }
-                (GraphErrorKind::Transport, _) => req.idempotent(),
-                (GraphErrorKind::Api, _) => req.retry_if.is_some_and(|f| f(&error)),
+                (GraphErrorKind::Transport, _) => req.resendable(),
+                (GraphErrorKind::Api, _) => req.is_lag(&error, started),
                 _ => false,
             };
             if !retryable {
@@ -275,7 +368,7 @@ impl GraphClient {
             // A single request never waits longer than the operation has left.
             .timeout(
                 op.remaining()
-                    .clamp(Duration::from_secs(1), Duration::from_secs(120)),
+                    .clamp(Duration::from_secs(1), MAX_REQUEST_TIME),
             );
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
@@ -284,37 +377,28 @@ impl GraphClient {
             builder = builder.json(body);
         }
         let started = Instant::now();
-        let sent = tokio::select! {
-            r = builder.send() => r,
-            () = op.cancelled.cancelled() => return (Err(GraphError::cancelled(req.describe())), None),
-        };
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(request = %req.describe(), attempt, "Graph request failed: {e}");
-                return (
-                    Err(GraphError::transport(req.describe(), e.to_string())),
-                    None,
-                );
+        let described = req.describe();
+        let exchange = exchange(builder, &described);
+        let answer = if req.is_write() {
+            // Graph may already be acting on it: wait for the answer (bounded by the
+            // request timeout) instead of forgetting what was done.
+            exchange.await
+        } else {
+            tokio::select! {
+                r = exchange => r,
+                () = op.cancelled.cancelled() => return (Err(GraphError::cancelled(req.describe())), None),
             }
         };
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let request_id = header("request-id");
-        let retry_after = parse_retry_after(header("retry-after").as_deref());
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                return (
-                    Err(GraphError::transport(req.describe(), e.to_string())),
-                    None,
-                );
+        let Exchanged {
+            status,
+            request_id,
+            retry_after,
+            bytes,
+        } = match answer {
+            Ok(a) => a,
+            Err(message) => {
+                tracing::debug!(request = %req.describe(), attempt, "Graph request failed: {message}");
+                return (Err(GraphError::transport(req.describe(), message)), None);
             }
         };
         tracing::debug!(
@@ -347,6 +431,60 @@ impl GraphClient {
         }
     }
 
+    /// Every item of a collection: follows `@odata.nextLink` within the operation's
+    /// deadline, for at most [`MAX_PAGES`] pages, only on Graph's own host; a link
+    /// already followed is an error rather than a loop.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        first: GraphRequest,
+    ) -> Result<Vec<T>, GraphError> {
+        let mut items = Vec::new();
+        let mut request = first;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let page: Collection<T> = self.send(op, &request).await?.parse()?;
+            items.extend(page.value);
+            let Some(next) = page.next_link else {
+                return Ok(items);
+            };
+            if !seen.insert(next.clone()) {
+                return Err(GraphError::transport(
+                    request.describe(),
+                    format!(
+                        "Microsoft Graph sent the same next-page link twice ({next}); the provider stopped following it"
+                    ),
+                ));
+            }
+            request = self.next_page(&next).ok_or_else(|| {
+                GraphError::transport(
+                    request.describe(),
+                    format!("Microsoft Graph sent a next-page link outside {} ({next}); the provider does not follow it", self.api_root),
+                )
+            })?;
+        }
+        Err(GraphError::transport(
+            request.describe(),
+            format!("the listing ran past {MAX_PAGES} pages; the provider stopped following it"),
+        ))
+    }
+
+    /// A next-page link as a request, if it points under this client's API root: the
+    /// bearer token is never sent to another host.
+    fn next_page(&self, link: &str) -> Option<GraphRequest> {
+        let root = url::Url::parse(&self.api_root).ok()?;
+        let next = url::Url::parse(link).ok()?;
+        if next.origin() != root.origin() {
+            return None;
+        }
+        let path = next.path().strip_prefix(root.path())?;
+        let mut request = GraphRequest::get(path);
+        for (k, v) in next.query_pairs() {
+            request = request.query(&k, v.into_owned());
+        }
+        Some(request)
+    }
+
     /// Sends up to any number of requests in `$batch` round trips of at most 20,
     /// retrying the items that were throttled or failed transiently. Results come back
     /// in the order of `requests`.
@@ -359,6 +497,7 @@ impl GraphClient {
             vec![None; requests.len()];
         let mut pending: Vec<usize> = (0..requests.len()).collect();
         let mut round = 0;
+        let started = Instant::now();
         while !pending.is_empty() {
             round += 1;
             let mut retry_later = Vec::new();
@@ -382,7 +521,8 @@ impl GraphClient {
                         item
                     }).collect::<Vec<_>>()
                 });
-                let response = match self.send_batch_envelope(op, body).await {
+                let writes = chunk.iter().any(|&i| requests[i].is_write());
+                let response = match self.send_batch_envelope(op, body, writes).await {
                     Ok(r) => r,
                     Err(e) => {
                         for &i in chunk {
@@ -429,8 +569,7 @@ impl GraphClient {
                         body.to_string().as_bytes(),
                     );
                     let req = &requests[i];
-                    let retryable =
-                        req.retries_status(status) || req.retry_if.is_some_and(|f| f(&error));
+                    let retryable = req.retries_status(status) || req.is_lag(&error, started);
                     if retryable {
                         let after = parse_retry_after(header("retry-after").as_deref());
                         wait_hint = wait_hint.max(after);
@@ -479,13 +618,67 @@ impl GraphClient {
         &self,
         op: &Operation,
         body: Json,
+        writes: bool,
     ) -> Result<GraphResponse, GraphError> {
-        // The envelope is a POST, but the items decide their own retries: a transient
-        // failure of the envelope itself means no item ran, so it is safe to resend.
-        let envelope = GraphRequest::post("/$batch", body)
-            .retry_if(|e| e.status.is_some_and(is_transient_status));
+        // The envelope is a POST, but its items are reads and replayable writes, so
+        // resending it is as safe as resending them. Only an envelope carrying writes
+        // runs to its answer on Stop.
+        let envelope = GraphRequest {
+            replay: Replay::Safe,
+            writes,
+            ..GraphRequest::post("/$batch", body)
+        };
         self.send(op, &envelope).await
     }
+}
+
+/// What came back from one HTTP exchange.
+struct Exchanged {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    bytes: Vec<u8>,
+}
+
+/// Sends the request and reads its answer, at most [`MAX_BODY_BYTES`] of it. An
+/// error is the reason no whole answer arrived.
+async fn exchange(builder: reqwest::RequestBuilder, request: &str) -> Result<Exchanged, String> {
+    let mut response = builder.send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let request_id = header("request-id");
+    let retry_after = parse_retry_after(header("retry-after").as_deref());
+    let too_large = || {
+        format!(
+            "the answer to {request} (HTTP {status}) is larger than {} MiB; the provider does not read it",
+            MAX_BODY_BYTES >> 20
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Exchanged {
+        status,
+        request_id,
+        retry_after,
+        bytes,
+    })
 }
 
 /// A random id per attempt, so each one can be traced in Graph's logs.

@@ -35,6 +35,9 @@ pub struct GraphError {
     pub request: String,
     /// Attempts made before giving up.
     pub attempts: u32,
+    /// An earlier attempt of this write lost its answer, so Graph may have acted even
+    /// though this error is the final answer (see `consistency::may_have_acted`).
+    pub acted_unknown: bool,
 }
 
 impl GraphError {
@@ -49,6 +52,7 @@ impl GraphError {
             detail_codes: Vec::new(),
             request,
             attempts: 1,
+            acted_unknown: false,
         }
     }
 
@@ -103,6 +107,7 @@ impl GraphError {
                 .unwrap_or_default(),
             request,
             attempts: 1,
+            acted_unknown: false,
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod applications;
 pub mod auth;
 pub mod client;
+pub mod consistency;
 pub mod error;
 pub mod federated_credentials;
 pub mod models;
@@ -15,3 +16,9 @@ pub mod retry;
 
 pub use client::{GraphClient, GraphRequest, GraphResponse, Operation};
 pub use error::{GraphError, GraphErrorKind};
+
+/// A directory object id, client id or tenant id as Graph writes them: a hyphenated
+/// GUID, in either case.
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}

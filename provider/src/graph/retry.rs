@@ -12,6 +12,8 @@ pub struct RetryPolicy {
     /// Upper bound on a server-requested `Retry-After`, so a bad header cannot stall
     /// an apply for hours; the deadline still applies on top.
     pub max_retry_after: Duration,
+    /// Lower bound on it, so `Retry-After: 0` cannot turn retries into a busy loop.
+    pub min_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -19,7 +21,8 @@ impl Default for RetryPolicy {
         Self {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(16),
-            max_retry_after: Duration::from_secs(300),
+            max_retry_after: Duration::from_secs(60),
+            min_retry_after: Duration::from_millis(500),
         }
     }
 }
@@ -34,7 +37,7 @@ impl RetryPolicy {
     /// The wait before attempt `attempt + 1` (attempt counts from 1).
     pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(after) = retry_after {
-            return after.min(self.max_retry_after);
+            return after.clamp(self.min_retry_after, self.max_retry_after);
         }
         let exp = self
             .initial_backoff
@@ -74,7 +77,20 @@ mod tests {
         );
         assert_eq!(
             p.backoff(1, Some(Duration::from_secs(99_999))),
-            Duration::from_secs(300)
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn retry_after_zero_is_not_a_busy_loop() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.backoff(1, Some(Duration::ZERO)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            p.backoff(1, parse_retry_after(Some("18446744073709551615"))),
+            Duration::from_secs(60)
         );
     }
 

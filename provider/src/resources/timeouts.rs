@@ -76,7 +76,12 @@ pub fn get(value: &Value, step: Step, defaults: Defaults) -> Duration {
     })
 }
 
-/// Parses Go's duration syntax for the units that make sense here (h, m, s, ms).
+/// The longest timeout accepted: no Graph operation needs more, and a longer one is
+/// almost certainly a typo (`1000h`) that would keep a stuck apply waiting for weeks.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses Go's duration syntax for the units that make sense here (h, m, s, ms), up to
+/// [`MAX_TIMEOUT`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad =
         || format!("{s:?} is not a duration. Use a number and a unit, such as 30s, 10m or 1h30m.");
@@ -105,7 +110,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(number * seconds);
+        let part = number * seconds;
+        // Checked before converting: a Duration cannot hold every f64.
+        if !part.is_finite() || total.as_secs_f64() + part > MAX_TIMEOUT.as_secs_f64() {
+            return Err(format!(
+                "{s:?} is longer than the longest timeout accepted, 24h. No Microsoft Graph \
+                 operation needs that long; use a duration such as 30m or 2h."
+            ));
+        }
+        total += Duration::from_secs_f64(part);
     }
     Ok(total)
 }
@@ -123,6 +136,15 @@ mod tests {
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("ten minutes").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn oversized_durations_are_refused_not_a_panic() {
+        assert_eq!(parse_duration("24h"), Ok(MAX_TIMEOUT));
+        for huge in ["25h", "86401s", "99999999999999999999999h", "23h61m"] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("24h"), "{huge}: {e}");
+        }
     }
 
     #[test]

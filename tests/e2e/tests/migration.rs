@@ -4,7 +4,7 @@
 //! credentials and consent already granted all survive.
 //!
 //! The psoxy side is built the way psoxy's modules build it
-//! (psoxy-msft-connectors.md §3–4): one application per connector named
+//! (psoxy's own modules): one application per connector named
 //! `Psoxy Connector - <name> <environment id> ` (trailing space), tag `HideApp`,
 //! `requiredResourceAccess` with the connector's Graph roles, the caller as owner, no
 //! service principal; credentials named `<env>AccessFromAWS` / `GcpFederation`. The

@@ -55,6 +55,13 @@ pub enum Value {
     Tuple(Vec<Value>),
 }
 
+/// Null: what an attribute is until something sets it.
+impl Default for Value {
+    fn default() -> Self {
+        Value::Null
+    }
+}
+
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         use Value::*;

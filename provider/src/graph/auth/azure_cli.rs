@@ -262,7 +262,7 @@ impl TokenSource for AzureCliSource {
             _ => None,
         });
         let expires_at = match (expires_on, decoded.expires_at) {
-            (Some(secs), _) => UNIX_EPOCH + Duration::from_secs(secs),
+            (Some(secs), _) => claims::expiry(UNIX_EPOCH, secs, "the Azure CLI's expires_on")?,
             (None, Some(exp)) => exp,
             (None, None) => json
                 .get("expiresOn")
@@ -309,7 +309,7 @@ fn parse_local_expiry(text: &str) -> Option<SystemTime> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
-    let parsed = UNIX_EPOCH + Duration::from_secs(secs);
+    let parsed = UNIX_EPOCH.checked_add(Duration::from_secs(secs))?;
     Some(parsed.min(SystemTime::now() + Duration::from_secs(3600)))
 }
 

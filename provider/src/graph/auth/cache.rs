@@ -5,6 +5,7 @@
 //! used: its tenant must be the configured one and it must name its caller (`oid`).
 
 use super::{AccessToken, AuthError, TokenClaims, TokenSource};
+use crate::graph::is_guid;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -197,15 +198,6 @@ impl TokenCache {
         }
         Ok(token)
     }
-}
-
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 #[cfg(test)]

@@ -72,8 +72,20 @@ pub fn from_payload(map: &Map<String, Value>) -> Decoded {
             app_id: text(&["appid", "azp"]),
             user_principal_name: text(&["upn", "unique_name"]),
         },
-        expires_at: expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+        // An `exp` past what the clock can hold is no expiry the provider can use.
+        expires_at: expires_at.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))),
     }
+}
+
+/// `base` plus `secs` seconds, or an error naming `what` when that is past what the
+/// clock can hold (a token lifetime no real token endpoint sends).
+pub fn expiry(base: SystemTime, secs: u64, what: &str) -> Result<SystemTime, super::AuthError> {
+    base.checked_add(Duration::from_secs(secs)).ok_or_else(|| {
+        super::AuthError::new(
+            "Unexpected token lifetime",
+            format!("{what} gives a lifetime of {secs} seconds, which is out of range."),
+        )
+    })
 }
 
 /// A string claim (e.g. `iss`, `sub`; `aud` also when it is a one-element array).
@@ -133,6 +145,14 @@ pub(crate) mod tests {
         assert_eq!(d.claims.app_id.as_deref(), Some("a2"));
         assert_eq!(d.claims.user_principal_name.as_deref(), Some("u@x"));
         assert_eq!(d.expires_at, None);
+    }
+
+    #[test]
+    fn lifetimes_past_the_clock_are_errors_not_panics() {
+        let token = unsigned_jwt(&json!({"tid": "t", "exp": u64::MAX}));
+        assert_eq!(decode(&token, "a token").unwrap().expires_at, None);
+        assert!(expiry(SystemTime::now(), u64::MAX, "expires_in").is_err());
+        assert!(expiry(SystemTime::now(), 3599, "expires_in").is_ok());
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl TokenEndpoint {
                 _ => None,
             });
         let expires_at = match (expires_in, decoded.expires_at) {
-            (Some(secs), _) => SystemTime::now() + Duration::from_secs(secs),
+            (Some(secs), _) => claims::expiry(SystemTime::now(), secs, &what)?,
             (None, Some(exp)) => exp,
             (None, None) => {
                 return Err(AuthError::new(

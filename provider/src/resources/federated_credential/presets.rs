@@ -1,9 +1,11 @@
 //! What a federated credential trusts, from the three ways of saying it: the AWS and
-//! GCP presets (psoxy-msft-connectors.md §4) or an issuer and subject given directly;
-//! and the checks Graph and Entra apply to the values (msgraph-behaviour A3), run at
+//! GCP presets (as psoxy's hosts sign in) or an issuer and subject given directly; and
+//! the checks Graph and Entra apply to the values (docs/design/graph-behaviour.md,
+//! "Federated identity credentials"), run at
 //! plan time so that mistakes surface at `terraform validate` with a clear message.
 
-use tfplugin::value::Value;
+use super::model::{Aws, Config, Gcp};
+use tfplugin::model::Attr;
 
 /// The Cognito issuer: a proxy on AWS signs in with a Cognito OpenID token.
 pub const AWS_ISSUER: &str = "https://cognito-identity.amazonaws.com";
@@ -27,52 +29,46 @@ pub const THREE_WAYS: &str = "Give exactly one of:\n\
 /// The values sent to Graph as planned: each a known string or unknown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trust {
-    pub issuer: Value,
-    pub subject: Value,
-    pub audience: Value,
+    pub issuer: Attr<String>,
+    pub subject: Attr<String>,
+    pub audience: Attr<String>,
 }
 
-fn present(v: Option<&Value>) -> bool {
-    v.is_some_and(|v| !v.is_null())
-}
-
-fn attr_or_unknown(block: &Value, key: &str) -> Value {
-    if block.is_unknown() {
-        return Value::unknown();
+/// A block's attribute, unknown while the block itself is.
+fn within<B>(block: &Attr<B>, attr: impl Fn(&B) -> &Attr<String>) -> Attr<String> {
+    match block {
+        Attr::Known(b) => attr(b).clone(),
+        _ => Attr::Unknown,
     }
-    block.get_attr(key).cloned().unwrap_or(Value::Null)
 }
 
 /// The issuer, subject and audience a configuration asks for, or None when it does
 /// not say (validation reports that).
-pub fn trust_from_config(config: &Value) -> Option<Trust> {
-    if let Some(aws) = config.get_attr("aws").filter(|v| !v.is_null()) {
+pub fn trust_from_config(config: &Config) -> Option<Trust> {
+    if !config.aws.is_null() {
         return Some(Trust {
-            issuer: Value::string(AWS_ISSUER),
-            subject: attr_or_unknown(aws, "identity_id"),
-            audience: attr_or_unknown(aws, "identity_pool_id"),
+            issuer: Attr::Known(AWS_ISSUER.to_owned()),
+            subject: within(&config.aws, |b| &b.identity_id),
+            audience: within(&config.aws, |b| &b.identity_pool_id),
         });
     }
-    if let Some(gcp) = config.get_attr("gcp").filter(|v| !v.is_null()) {
+    if !config.gcp.is_null() {
         return Some(Trust {
-            issuer: Value::string(GCP_ISSUER),
-            subject: attr_or_unknown(gcp, "service_account_unique_id"),
-            audience: Value::string(TOKEN_EXCHANGE_AUDIENCE),
+            issuer: Attr::Known(GCP_ISSUER.to_owned()),
+            subject: within(&config.gcp, |b| &b.service_account_unique_id),
+            audience: Attr::Known(TOKEN_EXCHANGE_AUDIENCE.to_owned()),
         });
     }
-    let issuer = config.get_attr("issuer").cloned().unwrap_or(Value::Null);
-    let subject = config.get_attr("subject").cloned().unwrap_or(Value::Null);
-    if issuer.is_null() || subject.is_null() {
+    if config.issuer.is_null() || config.subject.is_null() {
         return None;
     }
-    let audience = match config.get_attr("audience") {
-        Some(a) if !a.is_null() => a.clone(),
-        _ => Value::string(TOKEN_EXCHANGE_AUDIENCE),
-    };
     Some(Trust {
-        issuer,
-        subject,
-        audience,
+        issuer: config.issuer.clone(),
+        subject: config.subject.clone(),
+        audience: match &config.audience {
+            Attr::Null => Attr::Known(TOKEN_EXCHANGE_AUDIENCE.to_owned()),
+            given => given.clone(),
+        },
     })
 }
 
@@ -85,14 +81,20 @@ pub struct WayError {
     pub detail: String,
 }
 
-/// Checks that exactly one way of giving the trust is used.
-pub fn check_ways(config: &Value) -> Vec<WayError> {
-    let aws = present(config.get_attr("aws"));
-    let gcp = present(config.get_attr("gcp"));
-    let direct: Vec<&'static str> = ["issuer", "subject", "audience"]
-        .into_iter()
-        .filter(|k| present(config.get_attr(k)))
-        .collect();
+/// Checks that exactly one way of giving the trust is used. Unknown values count as
+/// given (variables at `terraform validate`).
+pub fn check_ways(config: &Config) -> Vec<WayError> {
+    let aws = !config.aws.is_null();
+    let gcp = !config.gcp.is_null();
+    let direct: Vec<&'static str> = [
+        ("issuer", &config.issuer),
+        ("subject", &config.subject),
+        ("audience", &config.audience),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_null())
+    .map(|(k, _)| k)
+    .collect();
     let mut errors = Vec::new();
     if aws && gcp {
         errors.push(WayError {
@@ -281,32 +283,35 @@ pub fn check_gcp_unique_id(value: &str) -> Result<(), String> {
 
 /// For an import: the preset block that gives exactly these values, so that a
 /// configuration using the preset plans no change after the import.
-pub fn infer_preset(issuer: &str, subject: &str, audience: &str) -> (Value, Value) {
+pub fn infer_preset(issuer: &str, subject: &str, audience: &str) -> (Option<Aws>, Option<Gcp>) {
     if issuer == AWS_ISSUER && is_cognito_id(subject) && is_cognito_id(audience) {
-        let aws = Value::object([
-            ("identity_pool_id", Value::string(audience)),
-            ("identity_id", Value::string(subject)),
-        ]);
-        return (aws, Value::Null);
+        let aws = Aws {
+            identity_pool_id: audience.to_owned(),
+            identity_id: subject.to_owned(),
+        };
+        return (Some(aws), None);
     }
     if issuer == GCP_ISSUER
         && audience == TOKEN_EXCHANGE_AUDIENCE
         && check_gcp_unique_id(subject).is_ok()
     {
-        let gcp = Value::object([("service_account_unique_id", Value::string(subject))]);
-        return (Value::Null, gcp);
+        let gcp = Gcp {
+            service_account_unique_id: subject.to_owned(),
+        };
+        return (None, Some(gcp));
     }
-    (Value::Null, Value::Null)
+    (None, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::value::Value;
 
     const POOL: &str = "us-east-1:0f2b6a8e-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
     const IDENTITY: &str = "us-east-1:11111111-2222-4333-8444-555555555555";
 
-    fn config(pairs: &[(&str, Value)]) -> Value {
+    fn config(pairs: &[(&str, Value)]) -> Config {
         let mut c = Value::object([
             ("aws", Value::Null),
             ("gcp", Value::Null),
@@ -317,7 +322,11 @@ mod tests {
         for (k, v) in pairs {
             c.set_attr(*k, v.clone()).unwrap();
         }
-        c
+        tfplugin::model::from_value(&c).expect("a configuration")
+    }
+
+    fn known(s: &str) -> Attr<String> {
+        Attr::Known(s.to_owned())
     }
 
     fn aws() -> Value {
@@ -334,35 +343,35 @@ mod tests {
     #[test]
     fn aws_preset_maps_pool_to_audience_and_identity_to_subject() {
         let t = trust_from_config(&config(&[("aws", aws())])).unwrap();
-        assert_eq!(t.issuer, Value::string(AWS_ISSUER));
-        assert_eq!(t.subject, Value::string(IDENTITY));
-        assert_eq!(t.audience, Value::string(POOL));
+        assert_eq!(t.issuer, known(AWS_ISSUER));
+        assert_eq!(t.subject, known(IDENTITY));
+        assert_eq!(t.audience, known(POOL));
     }
 
     #[test]
     fn gcp_preset_uses_the_token_exchange_audience() {
         let t = trust_from_config(&config(&[("gcp", gcp("112233445566778899001"))])).unwrap();
-        assert_eq!(t.issuer, Value::string(GCP_ISSUER));
-        assert_eq!(t.subject, Value::string("112233445566778899001"));
-        assert_eq!(t.audience, Value::string(TOKEN_EXCHANGE_AUDIENCE));
+        assert_eq!(t.issuer, known(GCP_ISSUER));
+        assert_eq!(t.subject, known("112233445566778899001"));
+        assert_eq!(t.audience, known(TOKEN_EXCHANGE_AUDIENCE));
     }
 
     #[test]
     fn direct_values_default_the_audience() {
-        let c = config(&[
+        let direct = [
             (
                 "issuer",
                 Value::string("https://token.actions.githubusercontent.com"),
             ),
             ("subject", Value::string("repo:o/r:ref:refs/heads/main")),
-        ]);
-        let t = trust_from_config(&c).unwrap();
-        assert_eq!(t.audience, Value::string(TOKEN_EXCHANGE_AUDIENCE));
-        let mut c2 = c.clone();
-        c2.set_attr("audience", Value::string("custom")).unwrap();
+        ];
+        let t = trust_from_config(&config(&direct)).unwrap();
+        assert_eq!(t.audience, known(TOKEN_EXCHANGE_AUDIENCE));
+        let mut with_audience = direct.to_vec();
+        with_audience.push(("audience", Value::string("custom")));
         assert_eq!(
-            trust_from_config(&c2).unwrap().audience,
-            Value::string("custom")
+            trust_from_config(&config(&with_audience)).unwrap().audience,
+            known("custom")
         );
     }
 
@@ -373,7 +382,7 @@ mod tests {
             ("identity_id", Value::string(IDENTITY)),
         ]);
         let t = trust_from_config(&config(&[("aws", block)])).unwrap();
-        assert_eq!(t.issuer, Value::string(AWS_ISSUER));
+        assert_eq!(t.issuer, known(AWS_ISSUER));
         assert!(t.audience.is_unknown());
         let t = trust_from_config(&config(&[("gcp", Value::unknown())])).unwrap();
         assert!(t.subject.is_unknown());
@@ -496,12 +505,23 @@ mod tests {
     #[test]
     fn imports_recognise_the_presets() {
         let (a, g) = infer_preset(AWS_ISSUER, IDENTITY, POOL);
-        assert_eq!(a, aws());
-        assert!(g.is_null());
+        assert_eq!(
+            a,
+            Some(Aws {
+                identity_pool_id: POOL.into(),
+                identity_id: IDENTITY.into()
+            })
+        );
+        assert!(g.is_none());
         let (a, g) = infer_preset(GCP_ISSUER, "123", TOKEN_EXCHANGE_AUDIENCE);
-        assert!(a.is_null());
-        assert_eq!(g, gcp("123"));
+        assert!(a.is_none());
+        assert_eq!(
+            g,
+            Some(Gcp {
+                service_account_unique_id: "123".into()
+            })
+        );
         let (a, g) = infer_preset(GCP_ISSUER, "123", "other");
-        assert!(a.is_null() && g.is_null());
+        assert!(a.is_none() && g.is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! connectors' required permissions, the consent links and the administrator's
 //! document.
 
+use super::model::State;
 use crate::catalog::{self, Connector, ConsentContext, ConsentStatus};
 use crate::graph::models::{AppRoleAssignment, ServicePrincipal};
 use crate::session::Session;
@@ -14,7 +15,7 @@ pub struct Facts<'a> {
     pub display_name: String,
     /// Owners other than the signed-in caller.
     pub owners: BTreeSet<String>,
-    pub purge_on_destroy: Value,
+    pub purge_on_destroy: Option<bool>,
     pub timeouts: Value,
     pub object_id: String,
     pub client_id: String,
@@ -120,8 +121,8 @@ pub fn document(
     catalog::consent_document(&ctx)
 }
 
-/// The resource's full state value.
-pub fn state_value(session: &Session, facts: &Facts<'_>) -> Value {
+/// The resource's full state.
+pub fn state(session: &Session, facts: &Facts<'_>) -> State {
     let connectors = resolve(&facts.connector_ids);
     let required = required_roles(&connectors, &facts.requested_roles);
     let missing = missing_roles(&required, facts.assignments, facts.graph);
@@ -137,53 +138,26 @@ pub fn state_value(session: &Session, facts: &Facts<'_>) -> Value {
             missing: missing.clone(),
         }
     };
-    let (consent_url, permissions_url) = consent_urls(session, &facts.tenant_id, &facts.client_id);
-    Value::object([
-        (
-            "connectors",
-            Value::list(
-                facts
-                    .connector_ids
-                    .iter()
-                    .map(|c| Value::string(c.as_str())),
-            ),
-        ),
-        ("display_name", Value::string(facts.display_name.as_str())),
-        (
-            "owners",
-            Value::set(facts.owners.iter().map(|o| Value::string(o.as_str()))),
-        ),
-        ("purge_on_destroy", facts.purge_on_destroy.clone()),
-        ("timeouts", facts.timeouts.clone()),
-        ("id", Value::string(facts.object_id.as_str())),
-        ("object_id", Value::string(facts.object_id.as_str())),
-        ("client_id", Value::string(facts.client_id.as_str())),
-        (
-            "service_principal_object_id",
-            Value::string(facts.service_principal_id.as_str()),
-        ),
-        ("tenant_id", Value::string(facts.tenant_id.as_str())),
-        (
-            "required_app_roles",
-            Value::map(
-                facts
-                    .requested_roles
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), Value::string(v.as_str()))),
-            ),
-        ),
-        ("consent_granted", Value::Bool(granted)),
-        (
-            "missing_app_roles",
-            Value::list(missing.iter().map(|m| Value::string(m.as_str()))),
-        ),
-        ("admin_consent_url", Value::string(consent_url)),
-        ("api_permissions_url", Value::string(permissions_url)),
-        (
-            "consent_instructions",
-            Value::string(document(session, &connectors, facts, status)),
-        ),
-    ])
+    let (admin_consent_url, api_permissions_url) =
+        consent_urls(session, &facts.tenant_id, &facts.client_id);
+    State {
+        connectors: facts.connector_ids.clone(),
+        display_name: facts.display_name.clone(),
+        owners: facts.owners.clone(),
+        purge_on_destroy: facts.purge_on_destroy,
+        timeouts: facts.timeouts.clone(),
+        id: facts.object_id.clone(),
+        object_id: facts.object_id.clone(),
+        client_id: facts.client_id.clone(),
+        service_principal_object_id: facts.service_principal_id.clone(),
+        tenant_id: facts.tenant_id.clone(),
+        required_app_roles: facts.requested_roles.clone(),
+        consent_granted: granted,
+        missing_app_roles: missing,
+        admin_consent_url,
+        api_permissions_url,
+        consent_instructions: document(session, &connectors, facts, status),
+    }
 }
 
 #[cfg(test)]
