@@ -616,22 +616,12 @@ impl Query {
             out.insert("@odata.count".into(), json!(total));
         }
         if end < total {
-            let mut params: Vec<String> = self
-                .pairs
-                .iter()
-                .filter(|(k, _)| {
-                    !k.eq_ignore_ascii_case("$skiptoken") && !k.eq_ignore_ascii_case("$count")
-                })
-                .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-                .collect();
-            params.push(format!(
-                "$skiptoken={}",
-                encode_skiptoken(end, self.advanced)
-            ));
-            out.insert(
-                "@odata.nextLink".into(),
-                json!(format!("{self_url}?{}", params.join("&"))),
+            let link = next_link(
+                self_url,
+                &self.pairs,
+                encode_skiptoken(end, self.advanced, false),
             );
+            out.insert("@odata.nextLink".into(), json!(link));
         }
         out.insert("value".into(), Value::Array(page));
         Value::Object(out)
@@ -673,14 +663,56 @@ fn unknown_property(p: &str, res: &Resource) -> GraphError {
     )
 }
 
-fn encode_skiptoken(offset: usize, advanced: bool) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "RFNwdAoAAQAAAAAAAAAAFAAAA{offset}:{}",
-        u8::from(advanced)
-    ))
+fn encode_skiptoken(offset: usize, advanced: bool, endless: bool) -> String {
+    let mut raw = format!("RFNwdAoAAQAAAAAAAAAAFAAAA{offset}:{}", u8::from(advanced));
+    if endless {
+        raw.push_str(":e");
+    }
+    URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_skiptoken(tok: &str) -> GResult<(usize, bool)> {
+/// Whether the request's `$skiptoken` came from an `endless_next_link` fault.
+pub fn skiptoken_is_endless(raw_query: &str) -> bool {
+    parse_query(raw_query, false)
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
+        .and_then(|(_, t)| decode_skiptoken(t).ok())
+        .is_some_and(|t| t.2)
+}
+
+/// A next link to the page this query is on (its offset and options), marked so
+/// that following it yields the same page and link again.
+pub fn endless_link(self_url: &str, raw_query: &str, eventual: bool) -> String {
+    let pairs = parse_query(raw_query, false);
+    let tok = pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
+        .and_then(|(_, t)| decode_skiptoken(t).ok());
+    let (offset, advanced) = match tok {
+        Some((o, a, _)) => (o, a),
+        None => {
+            let count = pairs
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("$count") && v.eq_ignore_ascii_case("true"));
+            (0, count && eventual)
+        }
+    };
+    next_link(self_url, &pairs, encode_skiptoken(offset, advanced, true))
+}
+
+/// `self_url?{options except $skiptoken and $count}&$skiptoken=…`.
+fn next_link(self_url: &str, pairs: &[(String, String)], skiptoken: String) -> String {
+    let mut params: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken") && !k.eq_ignore_ascii_case("$count"))
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    params.push(format!("$skiptoken={skiptoken}"));
+    format!("{self_url}?{}", params.join("&"))
+}
+
+/// `(offset, advanced, endless)`.
+fn decode_skiptoken(tok: &str) -> GResult<(usize, bool, bool)> {
     let expired = || {
         GraphError::new(
             400,
@@ -693,8 +725,11 @@ fn decode_skiptoken(tok: &str) -> GResult<(usize, bool)> {
     let rest = s
         .strip_prefix("RFNwdAoAAQAAAAAAAAAAFAAAA")
         .ok_or_else(expired)?;
-    let (o, a) = rest.split_once(':').ok_or_else(expired)?;
-    Ok((o.parse().map_err(|_| expired())?, a == "1"))
+    let mut parts = rest.split(':');
+    let o = parts.next().ok_or_else(expired)?;
+    let a = parts.next().ok_or_else(expired)?;
+    let endless = parts.next() == Some("e");
+    Ok((o.parse().map_err(|_| expired())?, a == "1", endless))
 }
 
 #[cfg(test)]

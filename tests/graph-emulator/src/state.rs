@@ -1,12 +1,10 @@
 //! The directory model (users, applications, service principals, app-role
-//! assignments), the seeded default tenant, and JSON persistence.
+//! assignments) and the seeded default tenant; [`crate::tenants`] persists it.
 //!
 //! Applications and service principals are kept as Graph JSON objects so that
 //! PATCH, `$select` and `$filter` work on exactly what clients see; only the
 //! relationships Graph does not return inline (owners, FICs, secrets,
 //! directory roles, soft-delete time) live in typed fields beside them.
-
-use std::path::Path;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -726,25 +724,5 @@ impl Directory {
             self.sp(id).map(|s| s.deleted_ms.is_none()).unwrap_or(false) || self.user(id).is_some()
         };
         live(a.get("principalId")) && live(a.get("resourceId"))
-    }
-
-    pub fn load(path: &Path) -> std::io::Result<Option<Directory>> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Atomic write: a temp file beside the target, then rename over it.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp-{}", std::process::id()));
-        let tmp = std::path::PathBuf::from(tmp);
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, path)
     }
 }

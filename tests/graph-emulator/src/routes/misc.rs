@@ -133,7 +133,7 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
 /// and resource manager are all this emulator.
 pub fn cloud_metadata(emu: &Emulator) -> Resp {
     let b = &emu.base_url;
-    let tenant = lock(&emu.dir).tenant_id.clone();
+    let tenant = lock(&emu.tenants).home_tenant.clone();
     Resp::ok(json!({
         "name": "GraphEmulator",
         "portal": b,

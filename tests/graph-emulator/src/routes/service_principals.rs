@@ -273,6 +273,7 @@ fn create(ctx: &mut Ctx) -> GResult {
         return Err(GraphError::denied());
     }
     if ctx.faults.backing_missing(&app_id) {
+        ctx.fault = Some("no_backing_application");
         return Err(no_backing(&app_id));
     }
     if ctx.dir.live_sp_by_app_id(&app_id).is_some() {
