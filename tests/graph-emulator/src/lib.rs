@@ -9,8 +9,10 @@
 pub mod auth;
 pub mod errors;
 pub mod faults;
+pub mod filter;
 pub mod odata;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod state;
 pub mod stats;
@@ -49,7 +51,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tenant: state::DEFAULT_TENANT.to_string(),
+            tenant: seed::DEFAULT_TENANT.to_string(),
             extra_tenants: Vec::new(),
             admin_clients: Vec::new(),
             tls_dir: None,

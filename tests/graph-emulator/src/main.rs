@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(c.faults.seed, 7);
         assert_eq!(c.faults.consistency_reads, 2);
         assert!(parse(vec!["--bogus".into()]).is_err());
-        assert_eq!(c.tenant, graph_emulator::state::DEFAULT_TENANT);
+        assert_eq!(c.tenant, graph_emulator::seed::DEFAULT_TENANT);
     }
 
     #[test]

@@ -305,7 +305,7 @@ fn add_identity(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>) ->
         .flatten()
     {
         let name = r.as_str().unwrap_or_default();
-        let role_id = crate::state::GRAPH_APP_ROLES
+        let role_id = crate::seed::GRAPH_APP_ROLES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, id)| id.to_string())
