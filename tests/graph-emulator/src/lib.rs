@@ -12,6 +12,7 @@ pub mod faults;
 pub mod filter;
 pub mod odata;
 pub mod routes;
+pub mod schema;
 pub mod seed;
 pub mod server;
 pub mod state;

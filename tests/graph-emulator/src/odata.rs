@@ -18,7 +18,11 @@ pub struct Resource {
     /// `microsoft.graph.application` → used in messages as `Application`.
     pub type_name: &'static str,
     pub label: &'static str,
+    /// The metadata entity types whose properties `$select` accepts (several for
+    /// a collection of mixed directory objects, such as owners).
+    pub entities: &'static [&'static str],
     pub filterable: &'static [&'static str],
+    /// The navigation properties the emulator can `$expand`.
     pub expandable: &'static [&'static str],
 }
 
@@ -27,6 +31,9 @@ pub struct Query {
     pub pairs: Vec<(String, String)>,
     pub filter: Option<Filter>,
     pub select: Option<Vec<String>>,
+    /// Selected properties that appear as `null` when an object has no value for
+    /// them (structural properties, and on `/beta` names v1.0 does not declare).
+    pub select_nulls: Vec<String>,
     pub expand: Vec<String>,
     pub top: Option<usize>,
     pub offset: usize,
@@ -48,25 +55,42 @@ impl Query {
     }
 
     /// Parses the options for a single entity (only `$select` / `$expand` apply).
-    pub fn parse_entity(raw: &str, res: &Resource, template: &Value) -> GResult<Query> {
+    /// `beta`: the request came through `/beta` (see [`Query::parse_list`]).
+    pub fn parse_entity(raw: &str, res: &Resource, beta: bool) -> GResult<Query> {
         let mut q = Query {
-            pairs: parse_query(raw, false),
+            pairs: parse_query(raw, true),
             ..Default::default()
         };
-        q.parse_select_expand(res, template)?;
+        q.parse_select_expand(res, beta)?;
         Ok(q)
     }
 
-    fn parse_select_expand(&mut self, res: &Resource, template: &Value) -> GResult<()> {
+    /// `$select` takes the declared properties and navigation properties of the
+    /// resource's entity types (Graph's metadata); on `/beta` an undeclared name
+    /// is taken as a beta-only property and answered as `null`.
+    fn parse_select_expand(&mut self, res: &Resource, beta: bool) -> GResult<()> {
         if let Some(sel) = self.get("$select").map(str::to_string) {
             let mut out = Vec::new();
             for p in sel.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let known = template
-                    .as_object()
-                    .and_then(|m| m.keys().find(|k| k.eq_ignore_ascii_case(p)).cloned());
+                let schema = crate::schema::schema();
+                let mut known = None;
+                let mut structural = false;
+                for e in res.entities {
+                    let et = schema.entity(e);
+                    if let Some(name) = et.find(p) {
+                        structural |= et.prop(name).is_some();
+                        known = Some(name.to_string());
+                    }
+                }
                 match known {
-                    Some(k) => out.push(k),
-                    None if res.expandable.iter().any(|e| e.eq_ignore_ascii_case(p)) => {
+                    Some(k) => {
+                        if structural {
+                            self.select_nulls.push(k.clone());
+                        }
+                        out.push(k)
+                    }
+                    None if beta => {
+                        self.select_nulls.push(p.to_string());
                         out.push(p.to_string())
                     }
                     None => return Err(unknown_property(p, res)),
@@ -90,18 +114,13 @@ impl Query {
     }
 
     /// Parses collection options with Graph's rules for directory objects.
-    pub fn parse_list(
-        raw: &str,
-        eventual: bool,
-        res: &Resource,
-        template: &Value,
-    ) -> GResult<Query> {
+    pub fn parse_list(raw: &str, eventual: bool, res: &Resource, beta: bool) -> GResult<Query> {
         let mut q = Query {
-            pairs: parse_query(raw, false),
+            pairs: parse_query(raw, true),
             eventual,
             ..Default::default()
         };
-        q.parse_select_expand(res, template)?;
+        q.parse_select_expand(res, beta)?;
         let count = q
             .get("$count")
             .map(|v| v.eq_ignore_ascii_case("true"))
@@ -115,7 +134,7 @@ impl Query {
         q.count = count && eventual;
         q.advanced = q.advanced || q.count;
         if let Some(t) = q.get("$top") {
-            let n: usize = t.parse().map_err(|_| {
+            let n: usize = t.trim().parse().map_err(|_| {
                 GraphError::new(
                     400,
                     "BadRequest",
@@ -245,6 +264,11 @@ impl Query {
                         out.insert(k, val);
                     }
                 }
+                for k in &self.select_nulls {
+                    if !out.contains_key(k) {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                }
                 Value::Object(out)
             }
             (_, v) => v,
@@ -281,7 +305,7 @@ fn encode_skiptoken(offset: usize, advanced: bool, endless: bool) -> String {
 
 /// Whether the request's `$skiptoken` came from an `endless_next_link` fault.
 pub fn skiptoken_is_endless(raw_query: &str) -> bool {
-    parse_query(raw_query, false)
+    parse_query(raw_query, true)
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
         .and_then(|(_, t)| decode_skiptoken(t).ok())
@@ -291,7 +315,7 @@ pub fn skiptoken_is_endless(raw_query: &str) -> bool {
 /// A next link to the page this query is on (its offset and options), marked so
 /// that following it yields the same page and link again.
 pub fn endless_link(self_url: &str, raw_query: &str, eventual: bool) -> String {
-    let pairs = parse_query(raw_query, false);
+    let pairs = parse_query(raw_query, true);
     let tok = pairs
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
@@ -347,46 +371,91 @@ mod tests {
     const RES: Resource = Resource {
         type_name: "microsoft.graph.application",
         label: "Application",
+        entities: &["application"],
         filterable: &["appId", "displayName", "tags"],
         expandable: &["owners"],
     };
 
     #[test]
     fn validation() {
-        let tmpl = json!({"appId": "", "displayName": ""});
-        assert!(Query::parse_list("$filter=appId%20eq%20'x'", false, &RES, &tmpl).is_ok());
-        let e = Query::parse_list("$filter=notes%20eq%20'x'", false, &RES, &tmpl).unwrap_err();
+        assert!(Query::parse_list("$filter=appId%20eq%20'x'", false, &RES, false).is_ok());
+        let e = Query::parse_list("$filter=notes%20eq%20'x'", false, &RES, false).unwrap_err();
         assert_eq!(e.code, "Request_UnsupportedQuery");
         let e =
-            Query::parse_list("$filter=endswith(displayName,'x')", false, &RES, &tmpl).unwrap_err();
+            Query::parse_list("$filter=endswith(displayName,'x')", false, &RES, false).unwrap_err();
         assert!(e.message.contains("endsWith"));
         assert!(
             Query::parse_list(
                 "$filter=endswith(displayName,'x')&$count=true",
                 true,
                 &RES,
-                &tmpl
+                false
             )
             .is_ok()
         );
-        let e = Query::parse_list("$search=\"displayName:x\"", false, &RES, &tmpl).unwrap_err();
+        let e = Query::parse_list("$search=\"displayName:x\"", false, &RES, false).unwrap_err();
         assert_eq!(e.code, "Request_UnsupportedQuery");
-        assert!(Query::parse_list("$top=1000", false, &RES, &tmpl).is_err());
-        assert!(Query::parse_list("$select=nope", false, &RES, &tmpl).is_err());
+        assert!(Query::parse_list("$top=1000", false, &RES, false).is_err());
+        assert!(Query::parse_list("$select=nope", false, &RES, false).is_err());
+        // Declared in the metadata, whatever the emulator stores.
+        let q = Query::parse_list(
+            "$select=oauth2RequirePostResponse,owners",
+            false,
+            &RES,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            q.project(json!({"id": "x"})),
+            json!({"oauth2RequirePostResponse": null})
+        );
+        // /beta: an undeclared name is a beta-only property, answered as null.
+        let q = Query::parse_entity("$select=id,betaOnlyThing", &RES, true).unwrap();
+        assert_eq!(
+            q.project(json!({"id": "x", "appId": "y"})),
+            json!({"id": "x", "betaOnlyThing": null})
+        );
+    }
+
+    #[test]
+    fn options_decode_plus_and_percent_20_as_spaces() {
+        for raw in [
+            "$filter=appId+eq+'00000003-0000-0000-c000-000000000000'&$select=id,+displayName&$orderby=displayName+desc&$top=+5",
+            "$filter=appId%20eq%20'00000003-0000-0000-c000-000000000000'&$select=id,%20displayName&$orderby=displayName%20desc&$top=%205",
+            "%24filter=appId+eq+%2700000003-0000-0000-c000-000000000000%27&%24select=id%2C+displayName&%24orderby=displayName+desc&%24top=5",
+        ] {
+            let q = Query::parse_list(raw, false, &RES, false)
+                .unwrap_or_else(|e| panic!("{raw}: {}", e.message));
+            assert_eq!(
+                q.select,
+                Some(vec!["id".to_string(), "displayName".to_string()]),
+                "{raw}"
+            );
+            assert_eq!(q.orderby, Some(("displayName".to_string(), true)), "{raw}");
+            assert_eq!(q.top, Some(5), "{raw}");
+            assert!(
+                q.matches(&json!({"appId": "00000003-0000-0000-c000-000000000000"})),
+                "{raw}"
+            );
+        }
+        let q = Query::parse_list("$search=%22displayName:a+b%22", true, &RES, false).unwrap();
+        assert_eq!(q.search.as_deref(), Some("\"displayName:a b\""));
+        // An encoded plus stays a plus.
+        let q = Query::parse_list("$filter=displayName+eq+'a%2Bb'", false, &RES, false).unwrap();
+        assert!(q.matches(&json!({"displayName": "a+b"})));
     }
 
     #[test]
     fn paging() {
-        let tmpl = json!({"appId": "", "displayName": ""});
-        let q = Query::parse_list("$top=2&$filter=appId%20ne%20'x'", false, &RES, &tmpl);
+        let q = Query::parse_list("$top=2&$filter=appId%20ne%20'x'", false, &RES, false);
         assert!(q.is_err());
-        let q = Query::parse_list("$top=2", false, &RES, &tmpl).unwrap();
+        let q = Query::parse_list("$top=2", false, &RES, false).unwrap();
         let items: Vec<Value> = (0..5).map(|i| json!({"appId": i.to_string()})).collect();
         let p = q.page(items.clone(), "ctx", "http://x/v1.0/applications");
         assert_eq!(p["value"].as_array().unwrap().len(), 2);
         let next = p["@odata.nextLink"].as_str().unwrap();
         let raw = next.split_once('?').unwrap().1;
-        let q2 = Query::parse_list(raw, false, &RES, &tmpl).unwrap();
+        let q2 = Query::parse_list(raw, false, &RES, false).unwrap();
         assert_eq!(q2.offset, 2);
         let p2 = q2.page(items, "ctx", "u");
         assert_eq!(p2["value"][0]["appId"], "2");

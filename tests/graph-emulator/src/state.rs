@@ -98,9 +98,11 @@ impl Application {
     pub fn display_name(&self) -> &str {
         text(&self.data, "displayName")
     }
-    /// The Graph view, with `passwordCredentials` rebuilt from the secrets (never their text).
+    /// The Graph view, with `passwordCredentials` rebuilt from the secrets (never
+    /// their text), and every property of Graph's metadata present.
     pub fn to_graph(&self) -> Value {
         let mut d = self.data.clone();
+        crate::schema::schema().complete("application", &mut d);
         d.insert(
             "passwordCredentials".into(),
             Value::Array(self.secrets.iter().map(secret_view).collect()),
@@ -154,6 +156,7 @@ impl ServicePrincipal {
     }
     pub fn to_graph(&self) -> Value {
         let mut d = self.data.clone();
+        crate::schema::schema().complete("servicePrincipal", &mut d);
         d.insert(
             "deletedDateTime".into(),
             self.deleted_ms

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod deleted;
 pub mod fic;
 pub mod misc;
+pub mod owners;
 pub mod service_principals;
 pub mod token;
 
@@ -505,6 +506,17 @@ impl Ctx<'_> {
             .header("consistencylevel")
             .map(|v| v.eq_ignore_ascii_case("eventual"))
             .unwrap_or(false)
+    }
+    /// Collection options (`$filter`, `$select`, paging, …) for `res`.
+    pub fn list_query(&self, res: &crate::odata::Resource) -> GResult<crate::odata::Query> {
+        crate::odata::Query::parse_list(&self.req.query, self.eventual(), res, self.beta())
+    }
+    /// Single-entity options (`$select`, `$expand`) for `res`.
+    pub fn entity_query(&self, res: &crate::odata::Resource) -> GResult<crate::odata::Query> {
+        crate::odata::Query::parse_entity(&self.req.query, res, self.beta())
+    }
+    pub fn beta(&self) -> bool {
+        self.req.version == "beta"
     }
     /// The request body as a JSON object.
     pub fn body(&self) -> GResult<Map<String, Value>> {
