@@ -55,7 +55,22 @@ pub fn handle(emu: &Emulator, req: &HttpReq, rest: &str) -> GResult {
     let mut b = body(req)?;
     let tenant = tenant_param(req, &mut b);
     let tenant = tenant.as_deref();
-    let resp = match (rest.trim_end_matches('/'), m) {
+    let path = rest.trim_end_matches('/');
+    if let Some(sp) = path.strip_prefix("service-principals/") {
+        let resp = match (sp.rsplit_once('/'), m) {
+            (Some((id, "disable")), "POST") => set_sp_enabled(emu, id, false, tenant),
+            (Some((id, "enable")), "POST") => set_sp_enabled(emu, id, true, tenant),
+            (Some((_, "disable" | "enable")), _) => Err(GraphError::method_not_allowed()),
+            _ => Err(GraphError::new(
+                404,
+                "NotFound",
+                format!("No admin endpoint '/_emulator/{rest}'."),
+            )),
+        }?;
+        emu.persist(&lock(&emu.tenants));
+        return Ok(resp.with_header("Content-Type", "application/json; charset=utf-8"));
+    }
+    let resp = match (path, m) {
         ("tokens", "POST") => tokens(emu, &b, tenant),
         ("identities", "GET") => identities(emu, tenant).map(Resp::ok),
         ("identities", "POST") => add_identity(emu, &b, tenant),
@@ -428,16 +443,23 @@ fn create_app(emu: &Emulator, mut b: Map<String, Value>, tenant: Option<&str>) -
     Ok(r)
 }
 
-/// `POST /_emulator/consent {"appId"|"applicationObjectId", "roles"?}`: what the
-/// portal's "Grant admin consent" does for application permissions.
-/// `DELETE` with the same body revokes.
+/// `POST /_emulator/consent {"appId"|"applicationObjectId", "roles"?, "extra_roles"?}`:
+/// what the portal's "Grant admin consent" does for application permissions
+/// (`roles`: a subset of those requested); `extra_roles` are Microsoft Graph
+/// application permissions granted by hand whether requested or not (alone, only
+/// they are granted). `DELETE` with the same body revokes.
 fn consent(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>, grant: bool) -> GResult {
     let s = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
-    let subset: Option<Vec<String>> = b.get("roles").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    });
+    let names = |k: &str| -> Option<Vec<String>> {
+        b.get(k).and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    let subset = names("roles");
+    // Microsoft Graph application permissions granted by hand, requested or not.
+    let extra = names("extra_roles");
     as_admin(
         emu,
         tenant,
@@ -531,6 +553,47 @@ fn consent(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>, grant: 
                         .any(|n| n.eq_ignore_ascii_case(v) || n.eq_ignore_ascii_case(id))
                 });
             }
+            if let Some(extra) = &extra {
+                if subset.is_none() {
+                    // Only what was named by hand.
+                    wanted.clear();
+                }
+                let gsp = ctx
+                    .dir
+                    .live_sp_by_app_id(GRAPH_APP_ID)
+                    .cloned()
+                    .ok_or_else(|| {
+                        GraphError::bad_request(
+                            "The tenant has no Microsoft Graph service principal.",
+                        )
+                    })?;
+                for name in extra {
+                    let role = gsp
+                        .data
+                        .get("appRoles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|r| {
+                            r["value"]
+                                .as_str()
+                                .is_some_and(|v| v.eq_ignore_ascii_case(name))
+                                || r["id"]
+                                    .as_str()
+                                    .is_some_and(|i| i.eq_ignore_ascii_case(name))
+                        })
+                        .ok_or_else(|| {
+                            GraphError::bad_request(format!(
+                                "Unknown Microsoft Graph application permission '{name}'."
+                            ))
+                        })?;
+                    let rid = role["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+                    if !wanted.iter().any(|(r, id, _)| r == gsp.id() && *id == rid) {
+                        let value = role["value"].as_str().unwrap_or_default().to_string();
+                        wanted.push((gsp.id().to_string(), rid, value));
+                    }
+                }
+            }
             let mut out = Vec::new();
             for (res, rid, _) in wanted {
                 let existing = ctx
@@ -569,6 +632,28 @@ fn consent(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>, grant: 
             )))
         },
     )
+}
+
+/// `POST /_emulator/service-principals/{id or appId}/disable|enable`: what an
+/// admin's "Enabled for users to sign in? No" does (`accountEnabled`).
+fn set_sp_enabled(emu: &Emulator, id: &str, enabled: bool, tenant: Option<&str>) -> GResult {
+    let mut t = lock(&emu.tenants);
+    let dir = pick(&mut t, tenant)?;
+    let sp = dir
+        .service_principals
+        .iter_mut()
+        .find(|s| {
+            s.deleted_ms.is_none()
+                && (s.id().eq_ignore_ascii_case(id) || s.app_id().eq_ignore_ascii_case(id))
+        })
+        .ok_or_else(|| GraphError::not_found(id))?;
+    sp.data
+        .insert("accountEnabled".into(), Value::Bool(enabled));
+    Ok(Resp::ok(json!({
+        "id": sp.id(),
+        "appId": sp.app_id(),
+        "accountEnabled": enabled,
+    })))
 }
 
 fn set_faults(emu: &Emulator, b: &Map<String, Value>) -> GResult {
