@@ -209,8 +209,8 @@ mod tests {
 
     #[test]
     fn sign_and_verify_roundtrip() {
-        let dir = Directory::seeded(crate::state::DEFAULT_TENANT, None);
-        let p = Principal::resolve(&dir, crate::state::USER_APP_ADMIN).unwrap();
+        let dir = Directory::seeded(crate::seed::DEFAULT_TENANT, None);
+        let p = Principal::resolve(&dir, crate::seed::USER_APP_ADMIN).unwrap();
         let c = claims_for(
             &dir,
             &p,

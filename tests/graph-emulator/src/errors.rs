@@ -11,6 +11,11 @@ pub enum Body {
     Empty,
     Json(Value),
     Text(String),
+    /// A syntactically valid JSON document of exactly this many bytes, streamed
+    /// (the `oversized_body` fault rule).
+    Oversized(u64),
+    /// No answer at all: the connection is closed (the `act_then_drop` fault rule).
+    Abort,
 }
 
 /// A Graph response before it is turned into HTTP (or into a `$batch` item).

@@ -32,6 +32,152 @@ pub struct FaultSettings {
     /// Apply throttling/unavailability to the token endpoint too.
     pub faults_on_token: bool,
     pub seed: u64,
+    /// Targeted faults for named requests (see [`FaultRule`]); checked before the dice.
+    pub rules: Vec<FaultRule>,
+}
+
+impl FaultSettings {
+    /// Bounds every setting that could otherwise hold requests without end, and
+    /// completes the rules (`remaining`).
+    pub fn check(&mut self) -> Result<(), String> {
+        if self.latency_ms > MAX_HOLD_MS {
+            return Err(format!("latency_ms must be at most {MAX_HOLD_MS}"));
+        }
+        for r in &mut self.rules {
+            r.normalize()?;
+        }
+        Ok(())
+    }
+}
+
+/// What a [`FaultRule`] does to the request it matches.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAction {
+    /// Wait `hold_ms`, then act and answer normally (even if the client has gone).
+    Hold,
+    /// Act, then answer 504 `UnknownError` instead of the real answer.
+    #[serde(rename = "act_then_504")]
+    ActThen504,
+    /// Act, then close the connection without an answer.
+    ActThenDrop,
+    /// A collection page whose `@odata.nextLink` leads back to the same page, forever.
+    EndlessNextLink,
+    /// 200 with a valid JSON body of `size_bytes` bytes; the request is not acted on.
+    OversizedBody,
+    /// 429 with `Retry-After: 0`; the request is not acted on.
+    RetryAfterZero,
+}
+
+impl RuleAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleAction::Hold => "hold",
+            RuleAction::ActThen504 => "act_then_504",
+            RuleAction::ActThenDrop => "act_then_drop",
+            RuleAction::EndlessNextLink => "endless_next_link",
+            RuleAction::OversizedBody => "oversized_body",
+            RuleAction::RetryAfterZero => "retry_after_zero",
+        }
+    }
+    /// Actions that have a meaning for a `$batch` item (which has no connection or
+    /// body of its own to drop or inflate).
+    fn applies_to_batch_items(self) -> bool {
+        !matches!(self, RuleAction::ActThenDrop | RuleAction::OversizedBody)
+    }
+}
+
+/// Upper bounds that keep every rule finite (a rule must never wedge the emulator).
+pub const MAX_HOLD_MS: u64 = 600_000;
+pub const MAX_OVERSIZED_BYTES: u64 = 1 << 30;
+pub const DEFAULT_OVERSIZED_BYTES: u64 = 64 << 20;
+
+fn default_times() -> u64 {
+    1
+}
+fn default_size() -> u64 {
+    DEFAULT_OVERSIZED_BYTES
+}
+
+/// `{"method":"POST","path":"/applications/*/owners/$ref","action":"hold","hold_ms":4000,"times":1}`.
+/// `remaining` and `fired` are reported by `GET /_emulator/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// Case-insensitive; `None` = any method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path after `/v1.0` or `/beta`, without query; `*` matches one segment.
+    pub path: String,
+    pub action: RuleAction,
+    #[serde(default)]
+    pub hold_ms: u64,
+    /// How many matching requests the rule fires for; 0 = unlimited.
+    #[serde(default = "default_times")]
+    pub times: u64,
+    #[serde(default = "default_size")]
+    pub size_bytes: u64,
+    /// Firings left (`None` = unlimited). Filled from `times` when not given.
+    #[serde(default)]
+    pub remaining: Option<u64>,
+    #[serde(default)]
+    pub fired: u64,
+}
+
+impl FaultRule {
+    /// Checks bounds and fills `remaining`; the error is the admin API's message.
+    pub fn normalize(&mut self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!("rule path '{}' must start with '/'", self.path));
+        }
+        let first = self.path.trim_start_matches('/').split('/').next();
+        if matches!(first, Some("v1.0" | "beta")) {
+            return Err(format!(
+                "rule path '{}' is matched after the version prefix; drop '/{}'",
+                self.path,
+                first.unwrap_or_default()
+            ));
+        }
+        if self.hold_ms > MAX_HOLD_MS {
+            return Err(format!("hold_ms must be at most {MAX_HOLD_MS}"));
+        }
+        if self.size_bytes > MAX_OVERSIZED_BYTES || self.size_bytes < 2 {
+            return Err(format!(
+                "size_bytes must be between 2 and {MAX_OVERSIZED_BYTES}"
+            ));
+        }
+        if self.times == 0 {
+            self.remaining = None;
+        } else if self.remaining.is_none() {
+            self.remaining = Some(self.times);
+        }
+        Ok(())
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        if let Some(m) = &self.method
+            && !m.eq_ignore_ascii_case(method)
+        {
+            return false;
+        }
+        path_matches(&self.path, path)
+    }
+}
+
+/// `*` matches exactly one segment; segments compare case-insensitively (as
+/// Graph's do); a trailing slash is ignored.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let segs = |s: &str| -> Vec<String> {
+        s.trim_matches('/')
+            .split('/')
+            .map(|x| crate::util::percent_decode(x, false))
+            .collect()
+    };
+    let (p, q) = (segs(pattern), segs(path));
+    p.len() == q.len()
+        && p.iter()
+            .zip(&q)
+            .all(|(a, b)| a == "*" || a.eq_ignore_ascii_case(b))
 }
 
 impl Default for FaultSettings {
@@ -48,6 +194,7 @@ impl Default for FaultSettings {
             sp_backing_app_delay_reads: 0,
             faults_on_token: false,
             seed: 1,
+            rules: Vec::new(),
         }
     }
 }
@@ -120,6 +267,21 @@ impl Faults {
     pub fn clear_windows(&mut self) {
         self.lag.clear();
         self.backing.clear();
+    }
+
+    /// The first live rule matching this request, counted as fired. Items of a
+    /// `$batch` only match rules whose action makes sense for an item.
+    pub fn take_rule(&mut self, method: &str, path: &str, batch_item: bool) -> Option<FaultRule> {
+        let rule = self.settings.rules.iter_mut().find(|r| {
+            r.remaining != Some(0)
+                && (!batch_item || r.action.applies_to_batch_items())
+                && r.matches(method, path)
+        })?;
+        rule.fired += 1;
+        if let Some(n) = rule.remaining.as_mut() {
+            *n -= 1;
+        }
+        Some(rule.clone())
     }
 
     /// Rolls the dice for one Graph request. Always draws the same number of values
@@ -246,6 +408,89 @@ mod tests {
         f.created("x", 1000);
         assert!(f.lagging("x", 1050));
         assert!(!f.lagging("x", 1100));
+    }
+
+    fn rule(v: serde_json::Value) -> FaultRule {
+        let mut r: FaultRule = serde_json::from_value(v).unwrap();
+        r.normalize().unwrap();
+        r
+    }
+
+    #[test]
+    fn rule_paths_match_one_segment_per_star() {
+        assert!(path_matches(
+            "/applications/*/federatedIdentityCredentials",
+            "/applications/abc/federatedIdentityCredentials"
+        ));
+        assert!(!path_matches(
+            "/applications/*/federatedIdentityCredentials",
+            "/applications/federatedIdentityCredentials"
+        ));
+        assert!(!path_matches("/applications/*", "/applications/a/owners"));
+        assert!(path_matches("/Applications/", "/applications"));
+        assert!(path_matches("/$batch", "/$batch"));
+    }
+
+    #[test]
+    fn rules_fire_times_then_stay_listed_spent() {
+        assert_eq!(
+            serde_json::to_value(RuleAction::ActThen504).unwrap(),
+            "act_then_504"
+        );
+        let mut f = Faults::new(FaultSettings {
+            rules: vec![
+                rule(
+                    serde_json::json!({"method": "post", "path": "/applications", "action": "hold", "hold_ms": 5, "times": 2}),
+                ),
+                rule(
+                    serde_json::json!({"path": "/applications/*", "action": "act_then_drop", "times": 0}),
+                ),
+            ],
+            ..Default::default()
+        });
+        assert!(f.take_rule("GET", "/applications", false).is_none());
+        assert_eq!(
+            f.take_rule("POST", "/applications", false)
+                .map(|r| r.action),
+            Some(RuleAction::Hold)
+        );
+        assert!(f.take_rule("POST", "/applications", true).is_some());
+        assert!(f.take_rule("POST", "/applications", false).is_none());
+        assert_eq!(f.settings.rules[0].remaining, Some(0));
+        assert_eq!(f.settings.rules[0].fired, 2);
+        // Unlimited, but a batch item cannot have its connection dropped.
+        for _ in 0..5 {
+            assert!(f.take_rule("DELETE", "/applications/x", false).is_some());
+        }
+        assert!(f.take_rule("DELETE", "/applications/x", true).is_none());
+        assert_eq!(f.settings.rules[1].remaining, None);
+        assert_eq!(f.settings.rules[1].fired, 5);
+    }
+
+    #[test]
+    fn rules_are_bounded_and_checked() {
+        let mut r: FaultRule = serde_json::from_value(
+            serde_json::json!({"path": "/v1.0/applications", "action": "hold"}),
+        )
+        .unwrap();
+        assert!(r.normalize().is_err());
+        let mut r: FaultRule = serde_json::from_value(
+            serde_json::json!({"path": "/applications", "action": "hold", "hold_ms": MAX_HOLD_MS + 1}),
+        )
+        .unwrap();
+        assert!(r.normalize().is_err());
+        assert!(
+            serde_json::from_value::<FaultRule>(
+                serde_json::json!({"path": "/a", "action": "explode"})
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<FaultRule>(
+                serde_json::json!({"path": "/a", "action": "hold", "hold": 3})
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -9,10 +9,15 @@
 pub mod auth;
 pub mod errors;
 pub mod faults;
+pub mod filter;
 pub mod odata;
 pub mod routes;
+pub mod schema;
+pub mod seed;
 pub mod server;
 pub mod state;
+pub mod stats;
+pub mod tenants;
 pub mod util;
 
 use std::net::SocketAddr;
@@ -28,7 +33,10 @@ use state::Directory;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The home tenant.
     pub tenant: String,
+    /// More tenants (`--tenant` given more than once), each with its own directory.
+    pub extra_tenants: Vec<String>,
     /// `(client_id, secret)` identities holding Cloud Application Administrator
     /// and Privileged Role Administrator.
     pub admin_clients: Vec<(String, String)>,
@@ -44,7 +52,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tenant: state::DEFAULT_TENANT.to_string(),
+            tenant: seed::DEFAULT_TENANT.to_string(),
+            extra_tenants: Vec::new(),
             admin_clients: Vec::new(),
             tls_dir: None,
             state_file: None,
@@ -60,17 +69,28 @@ pub struct LogEntry {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// The status the client was sent; 0 when the connection was dropped instead.
     pub status: u16,
     pub batch_item: bool,
+    /// The injected fault that shaped the answer (`hold`, `act_then_504`,
+    /// `act_then_drop`, `endless_next_link`, `oversized_body`, `retry_after_zero`,
+    /// `throttle`, `unavailable`, `consistency_404`, `no_backing_application`).
+    pub fault: Option<String>,
+    /// The status of the real answer when the request was acted on but answered
+    /// otherwise (`act_then_504`, `act_then_drop`).
+    pub acted_status: Option<u16>,
+    /// The token's tenant (`None` when the request carried no readable token).
+    pub tenant: Option<String>,
 }
 
 /// Shared state of a running emulator.
 pub struct Emulator {
     pub base_url: String,
     pub config: Config,
-    pub dir: Mutex<Directory>,
+    pub tenants: Mutex<tenants::Tenants>,
     pub faults: Mutex<faults::Faults>,
     pub log: Mutex<Vec<LogEntry>>,
+    pub writes: Mutex<stats::WriteStats>,
 }
 
 /// Locks ignoring poisoning: a panicking handler must not wedge the emulator.
@@ -79,22 +99,40 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Emulator {
-    /// Writes the directory if `--state` was given (atomic temp + rename).
-    pub fn persist(&self, dir: &Directory) {
+    /// Writes every tenant if `--state` was given (atomic temp + rename).
+    pub fn persist(&self, t: &tenants::Tenants) {
         if let Some(path) = &self.config.state_file
-            && let Err(e) = dir.save(path)
+            && let Err(e) = t.save(path)
         {
             tracing::error!("writing state to {}: {e}", path.display());
         }
     }
 
-    /// The seeded tenant plus the `--admin-client` identities.
-    pub fn fresh_directory(config: &Config, signing_key: Option<String>) -> Directory {
-        let mut d = Directory::seeded(&config.tenant, signing_key);
+    /// A seeded tenant plus the `--admin-client` identities.
+    pub fn fresh_directory(
+        config: &Config,
+        tenant_id: &str,
+        signing_key: Option<String>,
+    ) -> Directory {
+        let mut d = Directory::seeded(tenant_id, signing_key);
         for (id, secret) in &config.admin_clients {
             d.ensure_admin_client(id, secret);
         }
         d
+    }
+
+    /// Every configured tenant, freshly seeded.
+    pub fn fresh_tenants(config: &Config) -> tenants::Tenants {
+        let mut t = tenants::Tenants {
+            home_tenant: config.tenant.clone(),
+            tenants: vec![Emulator::fresh_directory(config, &config.tenant, None)],
+        };
+        for id in &config.extra_tenants {
+            if t.get(id).is_none() {
+                t.tenants.push(Emulator::fresh_directory(config, id, None));
+            }
+        }
+        t
     }
 }
 

@@ -10,7 +10,8 @@ use graph_emulator::{Config, FaultSettings};
 const USAGE: &str = "\
 usage: graph-emulator [options]
   --listen ADDR                  bind address (default 127.0.0.1:0 = a free port)
-  --tenant ID                    tenant id (default 00000000-0000-4000-8000-00000000a001)
+  --tenant ID                    tenant id (default 00000000-0000-4000-8000-00000000a001);
+                                 repeatable: the first is the home tenant, each has its own directory
   --admin-client ID:SECRET       add an app identity with Cloud Application Administrator
                                  and Privileged Role Administrator (repeatable)
   --tls DIR                      serve HTTPS; write DIR/cert.pem (and key.pem)
@@ -27,11 +28,14 @@ usage: graph-emulator [options]
   --consistency-subresources     the window also hides new objects from sub-resource calls
   --sp-backing-app-delay-reads N SP POST after app creation fails N times (NoBackingApplicationObject)
   --faults-on-token              apply throttling/unavailability to the token endpoint too
+  --fault-rule JSON              a targeted fault, e.g. '{\"method\":\"POST\",\"path\":\"/applications\",
+                                 \"action\":\"act_then_504\"}' (repeatable; see README)
   -h, --help                     this text";
 
 fn parse(args: Vec<String>) -> Result<Config, String> {
     let mut c = Config::default();
     let mut f = FaultSettings::default();
+    let mut tenants: Vec<String> = Vec::new();
     let mut it = args.into_iter();
     fn val<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
@@ -55,7 +59,7 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
                     .next()
                     .ok_or_else(|| format!("--listen {v} resolves to nothing"))?;
             }
-            "--tenant" => c.tenant = val(&flag, next())?,
+            "--tenant" => tenants.push(val(&flag, next())?),
             "--admin-client" => {
                 let v: String = val(&flag, next())?;
                 let (id, secret) = v
@@ -77,11 +81,24 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
             "--consistency-subresources" => f.consistency_subresources = true,
             "--sp-backing-app-delay-reads" => f.sp_backing_app_delay_reads = val(&flag, next())?,
             "--faults-on-token" => f.faults_on_token = true,
+            "--fault-rule" => {
+                let v: String = val(&flag, next())?;
+                let rule = serde_json::from_str(&v)
+                    .map_err(|e| format!("invalid --fault-rule {v}: {e}"))?;
+                f.rules.push(rule);
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
     }
+    f.check()
+        .map_err(|e| format!("invalid fault settings: {e}"))?;
     c.faults = f;
+    let mut tenants = tenants.into_iter();
+    if let Some(home) = tenants.next() {
+        c.tenant = home;
+    }
+    c.extra_tenants = tenants.collect();
     Ok(c)
 }
 
@@ -165,5 +182,28 @@ mod tests {
         assert_eq!(c.faults.seed, 7);
         assert_eq!(c.faults.consistency_reads, 2);
         assert!(parse(vec!["--bogus".into()]).is_err());
+        assert_eq!(c.tenant, graph_emulator::seed::DEFAULT_TENANT);
+    }
+
+    #[test]
+    fn parses_tenants_and_fault_rules() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let c = parse(args(&[
+            "--tenant",
+            "t1",
+            "--tenant=t2",
+            "--fault-rule",
+            r#"{"method":"POST","path":"/applications","action":"hold","hold_ms":10}"#,
+            "--fault-rule",
+            r#"{"path":"/applications/*","action":"act_then_504","times":0}"#,
+        ]))
+        .unwrap();
+        assert_eq!(c.tenant, "t1");
+        assert_eq!(c.extra_tenants, vec!["t2".to_string()]);
+        assert_eq!(c.faults.rules.len(), 2);
+        assert_eq!(c.faults.rules[0].remaining, Some(1));
+        assert_eq!(c.faults.rules[1].remaining, None);
+        assert!(parse(args(&["--fault-rule", r#"{"path":"/x","action":"nope"}"#])).is_err());
+        assert!(parse(args(&["--latency-ms", "99999999"])).is_err());
     }
 }

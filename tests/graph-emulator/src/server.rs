@@ -2,19 +2,25 @@
 //! single axum handler that turns HTTP into [`routes`] calls and back.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body as AxBody;
-use axum::extract::{Request, State};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::serve::IncomingStream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::errors::{Body, GRAPH_JSON, Resp};
 use crate::faults::Faults;
-use crate::state::Directory;
+use crate::tenants::Tenants;
 use crate::{Config, Emulator, RunningEmulator, lock, routes};
 
 /// Max request body; Graph's own limit for directory writes is far lower.
@@ -23,17 +29,26 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let dir = match &config.state_file {
-        Some(p) => match Directory::load(p)? {
-            Some(mut d) => {
-                for (id, secret) in &config.admin_clients {
-                    d.ensure_admin_client(id, secret);
+    let tenants = match &config.state_file {
+        Some(p) => match Tenants::load(p)? {
+            Some(mut t) => {
+                // Tenants named on the command line but not in the file are added;
+                // every tenant gets the `--admin-client` identities.
+                for id in std::iter::once(&config.tenant).chain(&config.extra_tenants) {
+                    if t.get(id).is_none() {
+                        t.tenants.push(Emulator::fresh_directory(&config, id, None));
+                    }
                 }
-                d
+                for d in t.tenants.iter_mut() {
+                    for (id, secret) in &config.admin_clients {
+                        d.ensure_admin_client(id, secret);
+                    }
+                }
+                t
             }
-            None => Emulator::fresh_directory(&config, None),
+            None => Emulator::fresh_tenants(&config),
         },
-        None => Emulator::fresh_directory(&config, None),
+        None => Emulator::fresh_tenants(&config),
     };
     let tls = match &config.tls_dir {
         Some(d) => Some(load_or_make_cert(d)?),
@@ -49,12 +64,16 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
         base_url: base_url.clone(),
         faults: Mutex::new(Faults::new(config.faults.clone())),
         config,
-        dir: Mutex::new(dir),
+        tenants: Mutex::new(tenants),
         log: Mutex::new(Vec::new()),
+        writes: Mutex::new(Default::default()),
     });
-    emu.persist(&lock(&emu.dir));
+    emu.persist(&lock(&emu.tenants));
 
-    let app = Router::new().fallback(handle).with_state(emu.clone());
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(emu.clone())
+        .into_make_service_with_connect_info::<Conn>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         let _ = rx.await;
@@ -62,13 +81,13 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
     let cert_pem = tls.as_ref().map(|t| t.0.clone());
     let task = match tls {
         Some((_, acceptor)) => {
-            let l = TlsListener::spawn(listener, acceptor);
+            let l = Killable(TlsListener::spawn(listener, acceptor));
             tokio::spawn(async move {
                 let _ = axum::serve(l, app).with_graceful_shutdown(signal).await;
             })
         }
         None => tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = axum::serve(Killable(listener), app)
                 .with_graceful_shutdown(signal)
                 .await;
         }),
@@ -177,6 +196,94 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// Wraps a listener so that each connection can be cut by the request it carries
+/// (`act_then_drop`): once killed, reads and writes fail, so the server closes the
+/// socket without writing the answer.
+struct Killable<L>(L);
+
+/// The kill switch of one connection, handed to its requests as connect info.
+#[derive(Clone, Default)]
+pub struct Conn(Arc<AtomicBool>);
+
+impl Conn {
+    pub fn kill(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+pub struct KillableIo<T> {
+    inner: T,
+    conn: Conn,
+}
+
+impl<T> KillableIo<T> {
+    fn check(&self) -> std::io::Result<()> {
+        if self.conn.0.load(Ordering::SeqCst) {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "connection dropped by a fault rule",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for KillableIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for KillableIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<L: axum::serve::Listener> axum::serve::Listener for Killable<L> {
+    type Io = KillableIo<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (inner, addr) = self.0.accept().await;
+        (
+            KillableIo {
+                inner,
+                conn: Conn::default(),
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl<L: axum::serve::Listener> Connected<IncomingStream<'_, Killable<L>>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, Killable<L>>) -> Self {
+        stream.io().conn.clone()
+    }
+}
+
 /// The parts of an HTTP request the routes need.
 #[derive(Debug, Clone)]
 pub struct HttpReq {
@@ -195,7 +302,11 @@ impl HttpReq {
     }
 }
 
-async fn handle(State(emu): State<Arc<Emulator>>, req: Request) -> Response {
+async fn handle(
+    State(emu): State<Arc<Emulator>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b.to_vec(),
@@ -217,7 +328,20 @@ async fn handle(State(emu): State<Arc<Emulator>>, req: Request) -> Response {
         request_id: request_id.clone(),
         client_request_id: client_request_id.clone(),
     };
-    let resp = routes::dispatch(&emu, hreq).await;
+    // The request runs in a task of its own, so it is acted on to the end even when
+    // the client goes away meanwhile (a slow tenant during Ctrl-C).
+    let task = tokio::spawn(async move { routes::dispatch(&emu, hreq).await });
+    let resp = match task.await {
+        Ok(r) => r,
+        Err(_) => Resp {
+            status: 500,
+            headers: Vec::new(),
+            body: Body::Text("internal error".into()),
+        },
+    };
+    if matches!(resp.body, Body::Abort) {
+        conn.kill();
+    }
     to_http(resp, &request_id, &client_request_id)
 }
 
@@ -257,7 +381,131 @@ fn to_http(resp: Resp, request_id: &str, client_request_id: &str) -> Response {
             }
             AxBody::from(t)
         }
+        Body::Oversized(n) => {
+            if !has_ct {
+                b = b.header("Content-Type", GRAPH_JSON);
+            }
+            b = b.header("Content-Length", n.to_string());
+            AxBody::new(Padding::new(n))
+        }
+        // The connection is already killed; whatever is written next fails.
+        Body::Abort => AxBody::empty(),
     };
     b.body(body)
         .unwrap_or_else(|_| Response::new(AxBody::empty()))
+}
+
+/// `{"value":[],"padding":"aaaa…"}` of exactly `total` bytes, produced in chunks
+/// so that a large answer never sits in memory.
+struct Padding {
+    head: &'static [u8],
+    tail: &'static [u8],
+    fill: u64,
+    stage: u8,
+}
+
+const PAD_HEAD: &[u8] = br#"{"value":[],"padding":""#;
+const PAD_TAIL: &[u8] = br#""}"#;
+const PAD_CHUNK: usize = 64 * 1024;
+static PAD_BYTES: [u8; PAD_CHUNK] = [b'a'; PAD_CHUNK];
+static SPACES: [u8; PAD_CHUNK] = [b' '; PAD_CHUNK];
+
+impl Padding {
+    fn new(total: u64) -> Padding {
+        let frame = (PAD_HEAD.len() + PAD_TAIL.len()) as u64;
+        if total >= frame {
+            Padding {
+                head: PAD_HEAD,
+                tail: PAD_TAIL,
+                fill: total - frame,
+                stage: 0,
+            }
+        } else {
+            // Too small for the frame: `{}` after leading whitespace.
+            Padding {
+                head: b"",
+                tail: b"{}",
+                fill: total.saturating_sub(2),
+                stage: 0,
+            }
+        }
+    }
+}
+
+impl http_body::Body for Padding {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let data = |b: &'static [u8]| {
+            Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                b,
+            )))))
+        };
+        loop {
+            match self.stage {
+                0 => {
+                    self.stage = 1;
+                    if !self.head.is_empty() {
+                        return data(self.head);
+                    }
+                }
+                1 if self.fill > 0 => {
+                    let n = self.fill.min(PAD_CHUNK as u64) as usize;
+                    self.fill -= n as u64;
+                    let src: &'static [u8] = if self.head.is_empty() {
+                        &SPACES
+                    } else {
+                        &PAD_BYTES
+                    };
+                    return data(&src[..n]);
+                }
+                1 => {
+                    self.stage = 2;
+                    return data(self.tail);
+                }
+                _ => return Poll::Ready(None),
+            }
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let rest = match self.stage {
+            0 => self.head.len() as u64 + self.fill + self.tail.len() as u64,
+            1 => self.fill + self.tail.len() as u64,
+            _ => 0,
+        };
+        http_body::SizeHint::with_exact(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+
+    fn collect(mut p: Padding) -> Vec<u8> {
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(Ok(f))) = Pin::new(&mut p).poll_frame(&mut cx) {
+            out.extend_from_slice(f.data_ref().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn padding_is_valid_json_of_the_exact_size() {
+        for n in [2u64, 5, 25, 26, 100, 200_000] {
+            let p = Padding::new(n);
+            assert_eq!(p.size_hint().exact(), Some(n));
+            let bytes = collect(p);
+            assert_eq!(bytes.len() as u64, n, "size {n}");
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(v.is_object());
+        }
+    }
 }

@@ -9,7 +9,8 @@ use crate::auth::{self, Kind, Principal};
 use crate::errors::{GResult, GraphError, Resp};
 use crate::faults::FaultSettings;
 use crate::server::HttpReq;
-use crate::state::{Application, GRAPH_APP_ID, role_template};
+use crate::state::{Application, Directory, GRAPH_APP_ID, role_template};
+use crate::tenants::Tenants;
 use crate::util::{new_guid, now_ms};
 use crate::{Emulator, lock};
 
@@ -23,35 +24,88 @@ fn body(req: &HttpReq) -> GResult<Map<String, Value>> {
     }
 }
 
+/// The tenant an admin call is about: `?tenant_id=` or a `tenant_id` body field
+/// (taken out of the body), else the home tenant.
+fn tenant_param(req: &HttpReq, b: &mut Map<String, Value>) -> Option<String> {
+    let from_body = b
+        .remove("tenant_id")
+        .and_then(|v| v.as_str().map(str::to_string));
+    from_body.or_else(|| {
+        crate::util::parse_query(&req.query, true)
+            .into_iter()
+            .find(|(k, _)| k == "tenant_id")
+            .map(|(_, v)| v)
+    })
+}
+
+fn unknown_tenant(t: &str) -> GraphError {
+    GraphError::new(404, "NotFound", format!("Unknown tenant '{t}'."))
+}
+
+/// The directory of `tenant` (home when `None`), or 404.
+pub fn pick<'a>(t: &'a mut Tenants, tenant: Option<&str>) -> GResult<&'a mut Directory> {
+    match tenant {
+        None => Ok(t.home_mut()),
+        Some(id) => t.get_mut(id).ok_or_else(|| unknown_tenant(id)),
+    }
+}
+
 pub fn handle(emu: &Emulator, req: &HttpReq, rest: &str) -> GResult {
     let m = req.method.as_str();
-    let resp = match (rest.trim_end_matches('/'), m) {
-        ("tokens", "POST") => tokens(emu, &body(req)?),
-        ("identities", "GET") => Ok(Resp::ok(identities(emu))),
-        ("identities", "POST") => add_identity(emu, &body(req)?),
-        ("applications", "POST") => create_app(emu, req),
-        ("consent", "POST") => consent(emu, req, true),
-        ("consent", "DELETE") => consent(emu, req, false),
+    let mut b = body(req)?;
+    let tenant = tenant_param(req, &mut b);
+    let tenant = tenant.as_deref();
+    let path = rest.trim_end_matches('/');
+    if let Some(sp) = path.strip_prefix("service-principals/") {
+        let resp = match (sp.rsplit_once('/'), m) {
+            (Some((id, "disable")), "POST") => set_sp_enabled(emu, id, false, tenant),
+            (Some((id, "enable")), "POST") => set_sp_enabled(emu, id, true, tenant),
+            (Some((_, "disable" | "enable")), _) => Err(GraphError::method_not_allowed()),
+            _ => Err(GraphError::new(
+                404,
+                "NotFound",
+                format!("No admin endpoint '/_emulator/{rest}'."),
+            )),
+        }?;
+        emu.persist(&lock(&emu.tenants));
+        return Ok(resp.with_header("Content-Type", "application/json; charset=utf-8"));
+    }
+    let resp = match (path, m) {
+        ("tokens", "POST") => tokens(emu, &b, tenant),
+        ("identities", "GET") => identities(emu, tenant).map(Resp::ok),
+        ("identities", "POST") => add_identity(emu, &b, tenant),
+        ("applications", "POST") => create_app(emu, b, tenant),
+        ("consent", "POST") => consent(emu, &b, tenant, true),
+        ("consent", "DELETE") => consent(emu, &b, tenant, false),
+        ("tenants", "GET") => {
+            let t = lock(&emu.tenants);
+            Ok(Resp::ok(
+                json!({"home_tenant": t.home_tenant, "tenants": t.ids()}),
+            ))
+        }
+        ("tenants", "POST") => add_tenant(emu, tenant),
         ("faults", "GET") => Ok(Resp::ok(json!(lock(&emu.faults).settings))),
-        ("faults", "PUT" | "POST" | "PATCH") => set_faults(emu, &body(req)?),
+        ("faults", "PUT" | "POST" | "PATCH") => set_faults(emu, &b),
         ("requests", "GET") => Ok(Resp::ok(json!(*lock(&emu.log)))),
         ("requests", "DELETE") => {
             lock(&emu.log).clear();
             Ok(Resp::no_content())
         }
-        ("reset", "POST") => {
-            let mut dir = lock(&emu.dir);
-            let key = dir.signing_key.clone();
-            *dir = Emulator::fresh_directory(&emu.config, Some(key));
-            lock(&emu.faults).clear_windows();
-            lock(&emu.log).clear();
-            emu.persist(&dir);
+        ("stats", "GET") => Ok(Resp::ok(
+            json!({"peak_writes_in_flight": lock(&emu.writes).peaks()}),
+        )),
+        ("stats", "DELETE") => {
+            lock(&emu.writes).reset();
             Ok(Resp::no_content())
         }
-        ("state", "GET") => Ok(Resp::ok(json!(*lock(&emu.dir)))),
+        ("reset", "POST") => reset(emu, tenant),
+        ("state", "GET") => {
+            let mut t = lock(&emu.tenants);
+            Ok(Resp::ok(json!(*pick(&mut t, tenant)?)))
+        }
         (
-            "tokens" | "identities" | "applications" | "consent" | "faults" | "requests" | "reset"
-            | "state",
+            "tokens" | "identities" | "applications" | "consent" | "tenants" | "faults"
+            | "requests" | "stats" | "reset" | "state",
             _,
         ) => Err(GraphError::method_not_allowed()),
         _ => Err(GraphError::new(
@@ -64,15 +118,62 @@ pub fn handle(emu: &Emulator, req: &HttpReq, rest: &str) -> GResult {
         && resp.status < 400
         && !rest.starts_with("faults")
         && !rest.starts_with("requests")
+        && !rest.starts_with("stats")
     {
-        emu.persist(&lock(&emu.dir));
+        emu.persist(&lock(&emu.tenants));
     }
     Ok(resp.with_header("Content-Type", "application/json; charset=utf-8"))
 }
 
-fn tokens(emu: &Emulator, b: &Map<String, Value>) -> GResult {
-    let dir = lock(&emu.dir);
+/// `POST /_emulator/reset`: every tenant (or only `tenant_id`) back to its seed,
+/// keeping its signing key; clears the log, the stats and the consistency windows.
+fn reset(emu: &Emulator, tenant: Option<&str>) -> GResult {
+    let mut t = lock(&emu.tenants);
+    let ids: Vec<String> = match tenant {
+        Some(id) => vec![pick(&mut t, Some(id))?.tenant_id.clone()],
+        None => t.ids(),
+    };
+    for id in ids {
+        if let Some(d) = t.get_mut(&id) {
+            let key = d.signing_key.clone();
+            *d = Emulator::fresh_directory(&emu.config, &id, Some(key));
+        }
+    }
+    lock(&emu.faults).clear_windows();
+    lock(&emu.log).clear();
+    lock(&emu.writes).reset();
+    Ok(Resp::no_content())
+}
+
+/// `POST /_emulator/tenants {"tenant_id"}`: a new, seeded tenant (201), or 200
+/// when it exists already.
+fn add_tenant(emu: &Emulator, tenant: Option<&str>) -> GResult {
+    let id = tenant
+        .filter(|t| crate::util::is_guid(t))
+        .ok_or_else(|| GraphError::bad_request("Give 'tenant_id', a GUID."))?
+        .to_ascii_lowercase();
+    let mut t = lock(&emu.tenants);
+    let created = t.get(&id).is_none();
+    if created {
+        t.tenants
+            .push(Emulator::fresh_directory(&emu.config, &id, None));
+    }
+    let v = json!({"tenant_id": id, "home": id.eq_ignore_ascii_case(&t.home_tenant), "created": created});
+    Ok(if created {
+        Resp::created(v)
+    } else {
+        Resp::ok(v)
+    })
+}
+
+fn tokens(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>) -> GResult {
     let s = |k: &str| b.get(k).and_then(Value::as_str);
+    let mut t = lock(&emu.tenants);
+    // `tenant` (older field) naming a tenant the emulator does not have mints a
+    // token that claims it but is signed by the home tenant: a wrong-tenant token.
+    let legacy = s("tenant").filter(|x| tenant.is_none() && t.get(x).is_none());
+    let selected = tenant.or(s("tenant").filter(|_| legacy.is_none()));
+    let dir: &Directory = pick(&mut t, selected)?;
     let oid = if let Some(u) = s("user") {
         dir.user(u)
             .map(|u| u.id.clone())
@@ -88,8 +189,8 @@ fn tokens(emu: &Emulator, b: &Map<String, Value>) -> GResult {
             "Give 'user' (UPN or id) or 'client_id'.",
         ));
     };
-    let p = Principal::resolve(&dir, &oid).ok_or_else(|| GraphError::not_found(&oid))?;
-    let tenant = s("tenant").unwrap_or(&dir.tenant_id).to_string();
+    let p = Principal::resolve(dir, &oid).ok_or_else(|| GraphError::not_found(&oid))?;
+    let tenant = legacy.unwrap_or(&dir.tenant_id).to_string();
     let lifetime = b
         .get("lifetime_secs")
         .and_then(Value::as_u64)
@@ -98,8 +199,8 @@ fn tokens(emu: &Emulator, b: &Map<String, Value>) -> GResult {
         .unwrap_or("https://graph.microsoft.com")
         .to_string();
     let now = now_ms() / 1000;
-    let claims = auth::claims_for(&dir, &p, &aud, &tenant, now, lifetime);
-    let token = auth::sign(&dir, &claims);
+    let claims = auth::claims_for(dir, &p, &aud, &tenant, now, lifetime);
+    let token = auth::sign(dir, &claims);
     Ok(Resp::ok(json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -110,8 +211,9 @@ fn tokens(emu: &Emulator, b: &Map<String, Value>) -> GResult {
     })))
 }
 
-fn identities(emu: &Emulator) -> Value {
-    let dir = lock(&emu.dir);
+fn identities(emu: &Emulator, tenant: Option<&str>) -> GResult<Value> {
+    let mut t = lock(&emu.tenants);
+    let dir: &Directory = pick(&mut t, tenant)?;
     let users: Vec<Value> = dir
         .users
         .iter()
@@ -135,7 +237,7 @@ fn identities(emu: &Emulator) -> Value {
             })
         })
         .collect();
-    json!({"tenant": dir.tenant_id, "users": users, "apps": apps})
+    Ok(json!({"tenant": dir.tenant_id, "users": users, "apps": apps}))
 }
 
 fn roles_of(b: &Map<String, Value>) -> GResult<Vec<String>> {
@@ -159,10 +261,11 @@ fn roles_of(b: &Map<String, Value>) -> GResult<Vec<String>> {
 /// `{"kind":"user","userPrincipalName","displayName","roles":[...],"id"?}` or
 /// `{"kind":"app","displayName","clientId"?,"clientSecret"?,"roles":[...],"appRoles":[...]}`.
 /// A user whose UPN already exists gets its roles/display name replaced.
-fn add_identity(emu: &Emulator, b: &Map<String, Value>) -> GResult {
+fn add_identity(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>) -> GResult {
     let s = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
     let roles = roles_of(b)?;
-    let mut dir = lock(&emu.dir);
+    let mut t = lock(&emu.tenants);
+    let dir = pick(&mut t, tenant)?;
     let kind = s("kind").unwrap_or_else(|| {
         if b.contains_key("clientId") {
             "app".into()
@@ -217,14 +320,14 @@ fn add_identity(emu: &Emulator, b: &Map<String, Value>) -> GResult {
         .flatten()
     {
         let name = r.as_str().unwrap_or_default();
-        let role_id = crate::state::GRAPH_APP_ROLES
+        let role_id = crate::seed::GRAPH_APP_ROLES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, id)| id.to_string())
             .ok_or_else(|| {
                 GraphError::bad_request(format!("Unknown Graph application permission '{name}'."))
             })?;
-        granted.push(grant_direct(&mut dir, &sp, &role_id));
+        granted.push(grant_direct(dir, &sp, &role_id));
     }
     Ok(Resp::created(json!({
         "kind": "app", "displayName": name, "clientId": client_id, "clientSecret": secret,
@@ -267,6 +370,7 @@ fn grant_direct(dir: &mut crate::state::Directory, sp_id: &str, role_id: &str) -
 /// bypassing faults, consistency and the request log.
 fn as_admin(
     emu: &Emulator,
+    tenant: Option<&str>,
     method: &str,
     path: &str,
     body: Vec<u8>,
@@ -283,7 +387,8 @@ fn as_admin(
         request_id: new_guid(),
         client_request_id: new_guid(),
     };
-    let mut dir = lock(&emu.dir);
+    let mut t = lock(&emu.tenants);
+    let dir = pick(&mut t, tenant)?;
     // Faults are bypassed by running with a scratch fault state.
     let mut scratch = crate::faults::Faults::new(FaultSettings::default());
     let who = Principal {
@@ -300,19 +405,19 @@ fn as_admin(
     };
     let mut ctx = Ctx {
         emu,
-        dir: &mut dir,
+        dir,
         faults: &mut scratch,
         who,
         req: &req,
         now: now_ms(),
+        fault: None,
     };
     f(&mut ctx)
 }
 
 /// `POST /_emulator/applications`: Graph's POST /applications body plus
 /// `owners: [objectId]`, created by an administrator (import flow).
-fn create_app(emu: &Emulator, req: &HttpReq) -> GResult {
-    let mut b = body(req)?;
+fn create_app(emu: &Emulator, mut b: Map<String, Value>, tenant: Option<&str>) -> GResult {
     let owners: Vec<String> = b
         .remove("owners")
         .and_then(|v| v.as_array().cloned())
@@ -332,148 +437,223 @@ fn create_app(emu: &Emulator, req: &HttpReq) -> GResult {
         b.insert("owners@odata.bind".into(), Value::Array(binds));
     }
     let bytes = serde_json::to_vec(&Value::Object(b)).unwrap_or_default();
-    let r = as_admin(emu, "POST", "/applications", bytes, |ctx| {
+    let r = as_admin(emu, tenant, "POST", "/applications", bytes, |ctx| {
         super::applications::route(ctx, &super::parse_segments("/applications"))
     })?;
     Ok(r)
 }
 
-/// `POST /_emulator/consent {"appId"|"applicationObjectId", "roles"?}`: what the
-/// portal's "Grant admin consent" does for application permissions.
-/// `DELETE` with the same body revokes.
-fn consent(emu: &Emulator, req: &HttpReq, grant: bool) -> GResult {
-    let b = body(req)?;
+/// `POST /_emulator/consent {"appId"|"applicationObjectId", "roles"?, "extra_roles"?}`:
+/// what the portal's "Grant admin consent" does for application permissions
+/// (`roles`: a subset of those requested); `extra_roles` are Microsoft Graph
+/// application permissions granted by hand whether requested or not (alone, only
+/// they are granted). `DELETE` with the same body revokes.
+fn consent(emu: &Emulator, b: &Map<String, Value>, tenant: Option<&str>, grant: bool) -> GResult {
     let s = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
-    let subset: Option<Vec<String>> = b.get("roles").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    });
-    as_admin(emu, "POST", "/servicePrincipals", Vec::new(), |ctx| {
-        let app: Application = match (s("appId"), s("applicationObjectId")) {
-            (Some(a), _) => ctx.dir.live_app_by_app_id(&a).cloned(),
-            (None, Some(o)) => ctx.dir.app(&o).filter(|x| x.deleted_ms.is_none()).cloned(),
-            _ => {
-                return Err(GraphError::bad_request(
-                    "Give 'appId' or 'applicationObjectId'.",
-                ));
+    let names = |k: &str| -> Option<Vec<String>> {
+        b.get(k).and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    let subset = names("roles");
+    // Microsoft Graph application permissions granted by hand, requested or not.
+    let extra = names("extra_roles");
+    as_admin(
+        emu,
+        tenant,
+        "POST",
+        "/servicePrincipals",
+        Vec::new(),
+        |ctx| {
+            let app: Application = match (s("appId"), s("applicationObjectId")) {
+                (Some(a), _) => ctx.dir.live_app_by_app_id(&a).cloned(),
+                (None, Some(o)) => ctx.dir.app(&o).filter(|x| x.deleted_ms.is_none()).cloned(),
+                _ => {
+                    return Err(GraphError::bad_request(
+                        "Give 'appId' or 'applicationObjectId'.",
+                    ));
+                }
             }
-        }
-        .ok_or_else(|| {
-            GraphError::not_found(&s("appId").or(s("applicationObjectId")).unwrap_or_default())
-        })?;
-        // The portal creates the service principal on the fly when it is missing.
-        let sp_id = match ctx.dir.live_sp_by_app_id(app.app_id()) {
-            Some(sp) => sp.id().to_string(),
-            None if grant => {
-                let id = new_guid();
-                let tenant = ctx.dir.tenant_id.clone();
-                let data = crate::state::new_sp_data(&id, &app.data, &tenant);
-                let seq = ctx.dir.next_seq();
-                ctx.dir
-                    .service_principals
-                    .push(crate::state::ServicePrincipal {
-                        data,
-                        roles: vec![],
-                        owners: vec![],
-                        deleted_ms: None,
-                        seq,
-                    });
-                id
-            }
-            None => return Err(GraphError::not_found(app.app_id())),
-        };
-        // Application permissions requested on resources present in the tenant.
-        let mut wanted: Vec<(String, String, String)> = Vec::new(); // (resource sp, role id, role value)
-        for rra in app
-            .data
-            .get("requiredResourceAccess")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let res_app = rra["resourceAppId"].as_str().unwrap_or_default();
-            let Some(res) = ctx.dir.live_sp_by_app_id(res_app) else {
-                return Err(GraphError::bad_request(format!(
-                    "Resource application '{res_app}' has no service principal in the tenant."
-                )));
+            .ok_or_else(|| {
+                GraphError::not_found(&s("appId").or(s("applicationObjectId")).unwrap_or_default())
+            })?;
+            // The portal creates the service principal on the fly when it is missing.
+            let sp_id = match ctx.dir.live_sp_by_app_id(app.app_id()) {
+                Some(sp) => sp.id().to_string(),
+                None if grant => {
+                    let id = new_guid();
+                    let tenant = ctx.dir.tenant_id.clone();
+                    let data = crate::state::new_sp_data(&id, &app.data, &tenant);
+                    let seq = ctx.dir.next_seq();
+                    ctx.dir
+                        .service_principals
+                        .push(crate::state::ServicePrincipal {
+                            data,
+                            roles: vec![],
+                            owners: vec![],
+                            deleted_ms: None,
+                            seq,
+                        });
+                    id
+                }
+                None => return Err(GraphError::not_found(app.app_id())),
             };
-            for ra in rra["resourceAccess"].as_array().into_iter().flatten() {
-                if ra["type"].as_str() != Some("Role") {
-                    continue;
-                }
-                let rid = ra["id"].as_str().unwrap_or_default();
-                let value = res
-                    .data
-                    .get("appRoles")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .find(|r| {
-                        r["id"]
-                            .as_str()
-                            .map(|i| i.eq_ignore_ascii_case(rid))
-                            .unwrap_or(false)
-                    })
-                    .and_then(|r| r["value"].as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                wanted.push((res.id().to_string(), rid.to_ascii_lowercase(), value));
-            }
-        }
-        if let Some(sub) = &subset {
-            for name in sub {
-                if !wanted
-                    .iter()
-                    .any(|(_, id, v)| v.eq_ignore_ascii_case(name) || id.eq_ignore_ascii_case(name))
-                {
+            // Application permissions requested on resources present in the tenant.
+            let mut wanted: Vec<(String, String, String)> = Vec::new(); // (resource sp, role id, role value)
+            for rra in app
+                .data
+                .get("requiredResourceAccess")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let res_app = rra["resourceAppId"].as_str().unwrap_or_default();
+                let Some(res) = ctx.dir.live_sp_by_app_id(res_app) else {
                     return Err(GraphError::bad_request(format!(
-                        "Role '{name}' is not in the application's requiredResourceAccess."
+                        "Resource application '{res_app}' has no service principal in the tenant."
                     )));
+                };
+                for ra in rra["resourceAccess"].as_array().into_iter().flatten() {
+                    if ra["type"].as_str() != Some("Role") {
+                        continue;
+                    }
+                    let rid = ra["id"].as_str().unwrap_or_default();
+                    let value = res
+                        .data
+                        .get("appRoles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|r| {
+                            r["id"]
+                                .as_str()
+                                .map(|i| i.eq_ignore_ascii_case(rid))
+                                .unwrap_or(false)
+                        })
+                        .and_then(|r| r["value"].as_str())
+                        .unwrap_or_default()
+                        .to_string();
+                    wanted.push((res.id().to_string(), rid.to_ascii_lowercase(), value));
                 }
             }
-            wanted.retain(|(_, id, v)| {
-                sub.iter()
-                    .any(|n| n.eq_ignore_ascii_case(v) || n.eq_ignore_ascii_case(id))
-            });
-        }
-        let mut out = Vec::new();
-        for (res, rid, _) in wanted {
-            let existing = ctx
-                .dir
-                .assignments
-                .iter()
-                .find(|a| {
-                    a.get("principalId") == sp_id
-                        && a.get("resourceId") == res
-                        && a.get("appRoleId").eq_ignore_ascii_case(&rid)
-                })
-                .cloned();
-            match (grant, existing) {
-                (true, Some(a)) => out.push(Value::Object(a.data)),
-                (true, None) => {
-                    let body: Map<String, Value> =
-                        json!({"principalId": sp_id, "resourceId": res, "appRoleId": rid})
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default();
-                    let v = super::service_principals::create_assignment(ctx, &body, None)?;
-                    out.push(v);
+            if let Some(sub) = &subset {
+                for name in sub {
+                    if !wanted.iter().any(|(_, id, v)| {
+                        v.eq_ignore_ascii_case(name) || id.eq_ignore_ascii_case(name)
+                    }) {
+                        return Err(GraphError::bad_request(format!(
+                            "Role '{name}' is not in the application's requiredResourceAccess."
+                        )));
+                    }
                 }
-                (false, Some(a)) => {
-                    let aid = a.get("id").to_string();
-                    ctx.dir.assignments.retain(|x| x.get("id") != aid);
-                    out.push(Value::Object(a.data));
-                }
-                (false, None) => {}
+                wanted.retain(|(_, id, v)| {
+                    sub.iter()
+                        .any(|n| n.eq_ignore_ascii_case(v) || n.eq_ignore_ascii_case(id))
+                });
             }
-        }
-        let ctxurl = ctx.context("servicePrincipals/appRoleAssignments");
-        Ok(Resp::ok(entity(
-            ctxurl,
-            json!({"appId": app.app_id(), "servicePrincipalId": sp_id, "granted": grant, "value": out}),
-        )))
-    })
+            if let Some(extra) = &extra {
+                if subset.is_none() {
+                    // Only what was named by hand.
+                    wanted.clear();
+                }
+                let gsp = ctx
+                    .dir
+                    .live_sp_by_app_id(GRAPH_APP_ID)
+                    .cloned()
+                    .ok_or_else(|| {
+                        GraphError::bad_request(
+                            "The tenant has no Microsoft Graph service principal.",
+                        )
+                    })?;
+                for name in extra {
+                    let role = gsp
+                        .data
+                        .get("appRoles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|r| {
+                            r["value"]
+                                .as_str()
+                                .is_some_and(|v| v.eq_ignore_ascii_case(name))
+                                || r["id"]
+                                    .as_str()
+                                    .is_some_and(|i| i.eq_ignore_ascii_case(name))
+                        })
+                        .ok_or_else(|| {
+                            GraphError::bad_request(format!(
+                                "Unknown Microsoft Graph application permission '{name}'."
+                            ))
+                        })?;
+                    let rid = role["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+                    if !wanted.iter().any(|(r, id, _)| r == gsp.id() && *id == rid) {
+                        let value = role["value"].as_str().unwrap_or_default().to_string();
+                        wanted.push((gsp.id().to_string(), rid, value));
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            for (res, rid, _) in wanted {
+                let existing = ctx
+                    .dir
+                    .assignments
+                    .iter()
+                    .find(|a| {
+                        a.get("principalId") == sp_id
+                            && a.get("resourceId") == res
+                            && a.get("appRoleId").eq_ignore_ascii_case(&rid)
+                    })
+                    .cloned();
+                match (grant, existing) {
+                    (true, Some(a)) => out.push(Value::Object(a.data)),
+                    (true, None) => {
+                        let body: Map<String, Value> =
+                            json!({"principalId": sp_id, "resourceId": res, "appRoleId": rid})
+                                .as_object()
+                                .cloned()
+                                .unwrap_or_default();
+                        let v = super::service_principals::create_assignment(ctx, &body, None)?;
+                        out.push(v);
+                    }
+                    (false, Some(a)) => {
+                        let aid = a.get("id").to_string();
+                        ctx.dir.assignments.retain(|x| x.get("id") != aid);
+                        out.push(Value::Object(a.data));
+                    }
+                    (false, None) => {}
+                }
+            }
+            let ctxurl = ctx.context("servicePrincipals/appRoleAssignments");
+            Ok(Resp::ok(entity(
+                ctxurl,
+                json!({"appId": app.app_id(), "servicePrincipalId": sp_id, "granted": grant, "value": out}),
+            )))
+        },
+    )
+}
+
+/// `POST /_emulator/service-principals/{id or appId}/disable|enable`: what an
+/// admin's "Enabled for users to sign in? No" does (`accountEnabled`).
+fn set_sp_enabled(emu: &Emulator, id: &str, enabled: bool, tenant: Option<&str>) -> GResult {
+    let mut t = lock(&emu.tenants);
+    let dir = pick(&mut t, tenant)?;
+    let sp = dir
+        .service_principals
+        .iter_mut()
+        .find(|s| {
+            s.deleted_ms.is_none()
+                && (s.id().eq_ignore_ascii_case(id) || s.app_id().eq_ignore_ascii_case(id))
+        })
+        .ok_or_else(|| GraphError::not_found(id))?;
+    sp.data
+        .insert("accountEnabled".into(), Value::Bool(enabled));
+    Ok(Resp::ok(json!({
+        "id": sp.id(),
+        "appId": sp.app_id(),
+        "accountEnabled": enabled,
+    })))
 }
 
 fn set_faults(emu: &Emulator, b: &Map<String, Value>) -> GResult {
@@ -487,7 +667,10 @@ fn set_faults(emu: &Emulator, b: &Map<String, Value>) -> GResult {
         }
         cur[k] = v.clone();
     }
-    let settings: FaultSettings = serde_json::from_value(cur)
+    let mut settings: FaultSettings = serde_json::from_value(cur)
+        .map_err(|e| GraphError::bad_request(format!("Invalid fault settings: {e}")))?;
+    settings
+        .check()
         .map_err(|e| GraphError::bad_request(format!("Invalid fault settings: {e}")))?;
     f.set(settings);
     Ok(Resp::ok(json!(f.settings)))

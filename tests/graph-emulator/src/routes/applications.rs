@@ -3,16 +3,19 @@
 
 use serde_json::{Map, Value, json};
 
+use super::owners::{self, Owned};
 use super::{Ctx, Keyed, Seg, entity, fic, resolve_keyed};
 use crate::auth::Kind;
 use crate::errors::{GResult, GraphError, Resp};
 use crate::odata::{Query, Resource};
+use crate::schema::schema;
 use crate::state::{Application, Secret, new_application_data, secret_view};
 use crate::util::{is_guid, new_guid};
 
 pub const RESOURCE: Resource = Resource {
     type_name: "microsoft.graph.application",
     label: "Application",
+    entities: &["application"],
     filterable: &[
         "id",
         "appId",
@@ -24,26 +27,15 @@ pub const RESOURCE: Resource = Resource {
         "createdDateTime",
         "uniqueName",
     ],
-    expandable: &["owners"],
+    expandable: &["owners", "federatedIdentityCredentials"],
 };
 
-const READ_ONLY: &[&str] = &[
-    "id",
-    "appId",
-    "createdDateTime",
-    "publisherDomain",
-    "deletedDateTime",
-];
 const SIGN_IN_AUDIENCES: &[&str] = &[
     "AzureADMyOrg",
     "AzureADMultipleOrgs",
     "AzureADandPersonalMicrosoftAccount",
     "PersonalMicrosoftAccount",
 ];
-
-pub fn template() -> Value {
-    Value::Object(new_application_data("", "", "", "", 0))
-}
 
 /// Resolves `applications/{id}` or `applications(appId='…')` to a live app's object id.
 pub fn resolve(ctx: &mut Ctx, segs: &[Seg], own_read: bool) -> GResult<String> {
@@ -96,7 +88,7 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
         (None, _) => Err(GraphError::method_not_allowed()),
         (Some("owners"), _) => {
             let id = resolve(ctx, segs, false)?;
-            owners(ctx, &id, &rest[1..])
+            owners::route(ctx, Owned::App(&id), &rest[1..])
         }
         (Some("federatedIdentityCredentials"), _) => {
             let id = resolve(ctx, segs, false)?;
@@ -118,6 +110,10 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
 /// The app as Graph returns it, with `owners` expanded when asked.
 fn view(ctx: &Ctx, app: &Application, q: &Query) -> Value {
     let mut v = app.to_graph();
+    if q.expand.iter().any(|e| e == "federatedIdentityCredentials") {
+        v["federatedIdentityCredentials"] =
+            Value::Array(app.fics.iter().cloned().map(Value::Object).collect());
+    }
     if q.expand.iter().any(|e| e == "owners") {
         v["owners"] = Value::Array(
             app.owners
@@ -130,7 +126,7 @@ fn view(ctx: &Ctx, app: &Application, q: &Query) -> Value {
 }
 
 fn list(ctx: &mut Ctx) -> GResult {
-    let q = Query::parse_list(&ctx.req.query, ctx.eventual(), &RESOURCE, &template())?;
+    let q = ctx.list_query(&RESOURCE)?;
     let ids: Vec<String> = ctx
         .dir
         .applications
@@ -175,7 +171,7 @@ fn count(ctx: &mut Ctx) -> GResult {
 }
 
 fn get(ctx: &mut Ctx, id: &str) -> GResult {
-    let q = Query::parse_entity(&ctx.req.query, &RESOURCE, &template())?;
+    let q = ctx.entity_query(&RESOURCE)?;
     let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
     let v = q.project(view(ctx, app, &q));
     Ok(Resp::ok(entity(
@@ -184,81 +180,34 @@ fn get(ctx: &mut Ctx, id: &str) -> GResult {
     )))
 }
 
-/// Validates the writable properties of an application body (create or PATCH).
+/// Validates an application body (create or PATCH): Graph's contract (declared,
+/// writable, typed properties), then the rules the metadata does not carry.
 pub fn validate_body(
     ctx: &Ctx,
     body: &Map<String, Value>,
     self_id: Option<&str>,
     create: bool,
 ) -> GResult<()> {
-    let tmpl = template();
+    if body.contains_key("passwordCredentials") {
+        return Err(GraphError::bad_request(
+            "Property 'passwordCredentials' cannot be set; use addPassword to add a client secret.",
+        ));
+    }
+    schema().check_body("application", "Application", body, create)?;
     for (k, v) in body {
-        if k == "owners@odata.bind" && create {
-            continue;
-        }
-        if k.starts_with('@') {
-            continue;
-        }
-        if tmpl.get(k).is_none() {
-            return Err(GraphError::bad_request(format!(
-                "Property '{k}' does not exist as a declared property or extension property."
-            )));
-        }
-        if READ_ONLY.contains(&k.as_str()) {
-            return Err(GraphError::bad_request(format!(
-                "Property '{k}' is read-only and cannot be set."
-            )));
-        }
         match k.as_str() {
             "displayName" => match v.as_str() {
                 Some(s) if !s.trim().is_empty() && s.chars().count() <= 256 => {}
                 _ => return Err(GraphError::invalid_value("displayName", "Application")),
             },
-            "description" => {
-                if !(v.is_null()
-                    || v.as_str()
-                        .map(|s| s.chars().count() <= 1024)
-                        .unwrap_or(false))
-                {
-                    return Err(GraphError::invalid_value("description", "Application"));
-                }
+            "description" if v.as_str().is_some_and(|s| s.chars().count() > 1024) => {
+                return Err(GraphError::invalid_value("description", "Application"));
             }
-            "signInAudience" => {
-                if !v
-                    .as_str()
-                    .map(|s| SIGN_IN_AUDIENCES.contains(&s))
-                    .unwrap_or(false)
-                {
-                    return Err(GraphError::invalid_value("signInAudience", "Application"));
-                }
-            }
-            "tags" | "identifierUris" => {
-                let ok = v
-                    .as_array()
-                    .map(|a| a.iter().all(Value::is_string))
-                    .unwrap_or(false);
-                if !ok {
-                    return Err(GraphError::invalid_value(k, "Application"));
-                }
+            "signInAudience" if !v.as_str().is_some_and(|s| SIGN_IN_AUDIENCES.contains(&s)) => {
+                return Err(GraphError::invalid_value("signInAudience", "Application"));
             }
             "requiredResourceAccess" => validate_rra(v)?,
-            "passwordCredentials" => {
-                return Err(GraphError::bad_request(
-                    "Property 'passwordCredentials' cannot be set; use addPassword to add a client secret.",
-                ));
-            }
-            _ => {
-                // Complex/collection types must keep their JSON kind.
-                let want = tmpl.get(k).expect("checked above");
-                let kind_ok = match want {
-                    Value::Array(_) => v.is_array(),
-                    Value::Object(_) => v.is_object() || v.is_null(),
-                    _ => true,
-                };
-                if !kind_ok {
-                    return Err(GraphError::invalid_value(k, "Application"));
-                }
-            }
+            _ => {}
         }
     }
     if create
@@ -341,74 +290,13 @@ fn validate_rra(v: &Value) -> GResult<()> {
     Ok(())
 }
 
-/// Extracts the object id from `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
-pub fn ref_id(url: &str) -> GResult<String> {
-    let trimmed = url.trim_end_matches('/');
-    let last = trimmed.rsplit('/').next().unwrap_or_default();
-    let candidate =
-        if last.starts_with("Microsoft.DirectoryServices") || last.starts_with("microsoft.graph") {
-            trimmed.rsplit('/').nth(1).unwrap_or_default()
-        } else {
-            last
-        };
-    let candidate = candidate
-        .trim_start_matches("directoryObjects('")
-        .trim_end_matches("')");
-    if is_guid(candidate) {
-        Ok(candidate.to_ascii_lowercase())
-    } else {
-        Err(GraphError::invalid_id(url))
-    }
-}
-
-/// Users and service principals can own applications.
-fn owner_exists(ctx: &Ctx, id: &str) -> bool {
-    ctx.dir
-        .user(id)
-        .map(|u| u.id.eq_ignore_ascii_case(id))
-        .unwrap_or(false)
-        || ctx
-            .dir
-            .sp(id)
-            .map(|s| s.deleted_ms.is_none())
-            .unwrap_or(false)
-}
-
-/// Canonical casing of an owner id as stored in the directory.
-fn canonical(ctx: &Ctx, id: &str) -> String {
-    if let Some(u) = ctx.dir.users.iter().find(|u| u.id.eq_ignore_ascii_case(id)) {
-        return u.id.clone();
-    }
-    ctx.dir
-        .service_principals
-        .iter()
-        .find(|s| s.id().eq_ignore_ascii_case(id))
-        .map(|s| s.id().to_string())
-        .unwrap_or(id.into())
-}
-
 fn create(ctx: &mut Ctx) -> GResult {
     if !ctx.who.can_create_app() {
         return Err(GraphError::denied());
     }
     let mut body = ctx.body()?;
     validate_body(ctx, &body, None, true)?;
-    let mut owners = Vec::new();
-    if let Some(b) = body.remove("owners@odata.bind") {
-        let arr = b
-            .as_array()
-            .ok_or_else(|| GraphError::invalid_value("owners", "Application"))?;
-        for u in arr {
-            let id = ref_id(u.as_str().unwrap_or_default())?;
-            if !owner_exists(ctx, &id) {
-                return Err(GraphError::not_found(&id));
-            }
-            let id = canonical(ctx, &id);
-            if !owners.contains(&id) {
-                owners.push(id);
-            }
-        }
-    }
+    let mut owners = owners::bind(ctx, &mut body, "Application")?;
     // An app-only caller creating through Application.ReadWrite.OwnedBy becomes an owner
     // (otherwise it could not manage what it just created).
     if ctx.who.kind == Kind::App && !ctx.who.is_app_admin() && !owners.contains(&ctx.who.oid) {
@@ -497,105 +385,6 @@ fn delete(ctx: &mut Ctx, id: &str) -> GResult {
     }
     Ok(Resp::no_content())
 }
-
-fn owners(ctx: &mut Ctx, id: &str, rest: &[Seg]) -> GResult {
-    let m = ctx.req.method.clone();
-    let names: Vec<&str> = rest.iter().map(|s| s.name.as_str()).collect();
-    match (names.as_slice(), m.as_str()) {
-        ([], "GET") => {
-            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
-            let items: Vec<Value> = app
-                .owners
-                .iter()
-                .filter_map(|o| ctx.dir.directory_object(o))
-                .collect();
-            let q = Query::parse_list(
-                &ctx.req.query,
-                ctx.eventual(),
-                &OWNER_RESOURCE,
-                &json!({"id": "", "displayName": "", "userPrincipalName": "", "appId": ""}),
-            )?;
-            let context = ctx.context("directoryObjects");
-            Ok(Resp::ok(q.page(items, &context, &ctx.self_url())))
-        }
-        (["$ref"], "GET") => {
-            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
-            let items: Vec<Value> = app
-                .owners
-                .iter()
-                .map(|o| json!({"@odata.id": format!("{}/v1.0/directoryObjects/{o}", ctx.emu.base_url)}))
-                .collect();
-            Ok(Resp::ok(
-                json!({"@odata.context": ctx.context("Collection($ref)"), "value": items}),
-            ))
-        }
-        (["$ref"], "POST") => {
-            let body = ctx.body()?;
-            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
-            // Application.ReadWrite.OwnedBy is not enough to add another owner (A4).
-            let allowed = ctx.who.is_app_admin()
-                || (app.owners.contains(&ctx.who.oid) && ctx.who.kind == Kind::User);
-            if !allowed {
-                return Err(GraphError::denied());
-            }
-            let url = body
-                .get("@odata.id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    GraphError::bad_request("The request body must contain '@odata.id'.")
-                })?;
-            let oid = ref_id(url)?;
-            if !owner_exists(ctx, &oid) || ctx.lagging_parent(&oid) {
-                return Err(GraphError::not_found(&oid));
-            }
-            let oid = canonical(ctx, &oid);
-            let app = ctx
-                .dir
-                .app_mut(id)
-                .ok_or_else(|| GraphError::not_found(id))?;
-            if app.owners.iter().any(|o| o.eq_ignore_ascii_case(&oid)) {
-                return Err(GraphError::bad_request(
-                    "One or more added object references already exist for the following modified properties: 'owners'.",
-                ));
-            }
-            app.owners.push(oid);
-            Ok(Resp::no_content())
-        }
-        ([oid, "$ref"], "DELETE") => {
-            let oid = oid.to_string();
-            let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
-            let allowed = ctx.who.is_app_admin()
-                || (app.owners.contains(&ctx.who.oid) && ctx.who.kind == Kind::User);
-            if !allowed {
-                return Err(GraphError::denied());
-            }
-            if !is_guid(&oid) {
-                return Err(GraphError::invalid_id(&oid));
-            }
-            let app = ctx
-                .dir
-                .app_mut(id)
-                .ok_or_else(|| GraphError::not_found(id))?;
-            let before = app.owners.len();
-            app.owners.retain(|o| !o.eq_ignore_ascii_case(&oid));
-            if app.owners.len() == before {
-                return Err(GraphError::not_found(&oid));
-            }
-            Ok(Resp::no_content())
-        }
-        ([] | ["$ref"] | [_, "$ref"], _) => Err(GraphError::method_not_allowed()),
-        _ => Err(GraphError::segment(
-            &rest.last().map(|s| s.raw.clone()).unwrap_or_default(),
-        )),
-    }
-}
-
-const OWNER_RESOURCE: Resource = Resource {
-    type_name: "microsoft.graph.directoryObject",
-    label: "DirectoryObject",
-    filterable: &["id", "displayName", "userPrincipalName", "appId"],
-    expandable: &[],
-};
 
 fn add_password(ctx: &mut Ctx, id: &str) -> GResult {
     let body = ctx.body().unwrap_or_default();

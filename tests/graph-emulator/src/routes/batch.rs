@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 
-use super::{GraphRequest, execute};
+use super::{GraphRequest, Outcome};
 use crate::errors::{Body, GRAPH_JSON, GraphError, Resp};
 use crate::util::{inner_error_date, new_guid, now_ms};
 use crate::{Emulator, LogEntry, lock};
@@ -141,44 +141,42 @@ fn order(items: &[Item]) -> Option<Vec<usize>> {
     Some(done)
 }
 
-pub fn handle(emu: &Emulator, outer: &GraphRequest) -> Resp {
+/// The outer `$batch` request; its items are run (and logged) one by one, the
+/// outer request is logged by the caller.
+pub async fn handle(emu: &Emulator, outer: &GraphRequest) -> Outcome {
     let date = inner_error_date(now_ms());
-    let fail = |e: GraphError, emu: &Emulator| {
-        let r = e.into_resp(&outer.request_id, &outer.client_request_id, &date);
-        log(emu, outer, r.status);
-        r
+    let tenant = super::token_tenant(outer);
+    let fail = |e: GraphError, fault: Option<&'static str>| Outcome {
+        resp: e.into_resp(&outer.request_id, &outer.client_request_id, &date),
+        fault,
+        tenant: tenant.clone(),
     };
     if outer.method != "POST" {
-        return fail(GraphError::method_not_allowed(), emu);
+        return fail(GraphError::method_not_allowed(), None);
     }
     // The outer request is authenticated and subject to faults like any other.
     {
-        let dir = lock(&emu.dir);
-        let who = match super::authenticate(&dir, outer) {
+        let mut tenants = lock(&emu.tenants);
+        let dir = super::request_dir(&mut tenants, tenant.as_deref());
+        let who = match super::authenticate(dir, outer) {
             Ok(p) => p,
-            Err(e) => {
-                drop(dir);
-                return fail(e, emu);
-            }
+            Err(e) => return fail(e, None),
         };
         let mut faults = lock(&emu.faults);
-        if let Some(e) = super::fault_response(&mut faults, Some(&who), &dir.tenant_id) {
-            drop(faults);
-            drop(dir);
-            return fail(e, emu);
+        if let Some((e, name)) = super::fault_response(&mut faults, Some(&who), &dir.tenant_id) {
+            return fail(e, Some(name));
         }
     }
     let items = match parse(&outer.body) {
         Ok(i) => i,
-        Err(e) => return fail(e, emu),
+        Err(e) => return fail(e, None),
     };
     let Some(seq) = order(&items) else {
         return fail(
             bad("The dependsOn graph of the batch contains a cycle."),
-            emu,
+            None,
         );
     };
-    log(emu, outer, 200);
     let mut statuses: Vec<(String, u16)> = Vec::new();
     let mut responses = Vec::new();
     for i in seq {
@@ -209,32 +207,26 @@ pub fn handle(emu: &Emulator, outer: &GraphRequest) -> Resp {
                     query: query.to_string(),
                     status: 424,
                     batch_item: true,
+                    fault: None,
+                    acted_status: None,
+                    tenant: tenant.clone(),
                 },
             );
             r
         } else {
-            run_item(emu, outer, it, &date)
+            run_item(emu, outer, it, &date).await
         };
         statuses.push((it.id.clone(), resp.status));
         responses.push(item_json(&it.id, resp));
     }
-    Resp::ok(json!({ "responses": responses }))
+    Outcome {
+        resp: Resp::ok(json!({ "responses": responses })),
+        fault: None,
+        tenant,
+    }
 }
 
-fn log(emu: &Emulator, req: &GraphRequest, status: u16) {
-    super::push_log(
-        emu,
-        LogEntry {
-            method: req.method.clone(),
-            path: format!("/{}{}", req.version, req.path),
-            query: req.query.clone(),
-            status,
-            batch_item: false,
-        },
-    );
-}
-
-fn run_item(emu: &Emulator, outer: &GraphRequest, it: &Item, date: &str) -> Resp {
+async fn run_item(emu: &Emulator, outer: &GraphRequest, it: &Item, date: &str) -> Resp {
     let url = it.url.trim();
     if url.starts_with("http://") || url.starts_with("https://") {
         return bad("The batch request URL must be relative, e.g. /applications.").into_resp(
@@ -287,7 +279,9 @@ fn run_item(emu: &Emulator, outer: &GraphRequest, it: &Item, date: &str) -> Resp
             date,
         );
     }
-    execute(emu, &req)
+    let _window = super::write_window(emu, &req);
+    // Boxed: an item runs through the same pipeline that runs the batch itself.
+    Box::pin(super::run(emu, &req)).await
 }
 
 fn item_json(id: &str, r: Resp) -> Value {
@@ -310,7 +304,8 @@ fn item_json(id: &str, r: Resp) -> Value {
             headers.insert("Content-Type".into(), json!("text/plain"));
             out["body"] = json!(t);
         }
-        Body::Empty => {}
+        // Not produced for items (those rules do not match them).
+        Body::Empty | Body::Oversized(_) | Body::Abort => {}
     }
     out["headers"] = Value::Object(headers);
     out

@@ -5,17 +5,19 @@ use serde_json::{Value, json};
 
 use super::{Ctx, Seg, entity};
 use crate::errors::{GResult, GraphError, Resp};
-use crate::odata::{Query, Resource};
+use crate::odata::Resource;
 
 const APPS: Resource = Resource {
     type_name: "microsoft.graph.application",
     label: "Application",
+    entities: &["application"],
     filterable: &["id", "appId", "displayName", "deletedDateTime"],
     expandable: &[],
 };
 const SPS: Resource = Resource {
     type_name: "microsoft.graph.servicePrincipal",
     label: "ServicePrincipal",
+    entities: &["servicePrincipal"],
     filterable: &["id", "appId", "displayName", "deletedDateTime"],
     expandable: &[],
 };
@@ -52,12 +54,7 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
 }
 
 fn list(ctx: &mut Ctx, apps: bool) -> GResult {
-    let (res, tmpl) = if apps {
-        (&APPS, super::applications::template())
-    } else {
-        (&SPS, super::service_principals::template())
-    };
-    let q = Query::parse_list(&ctx.req.query, ctx.eventual(), res, &tmpl)?;
+    let q = ctx.list_query(if apps { &APPS } else { &SPS })?;
     let items: Vec<Value> = if apps {
         ctx.dir
             .applications

@@ -6,29 +6,18 @@ use serde_json::{Map, Value, json};
 
 use super::{Ctx, Key, Seg, entity};
 use crate::errors::{GResult, GraphError, Resp};
-use crate::odata::{Query, Resource};
+use crate::odata::Resource;
 use crate::util::{is_guid, new_guid};
 
 pub const MAX_PER_APP: usize = 20;
-const FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "issuer",
-    "subject",
-    "audiences",
-    "description",
-];
 
 const RESOURCE: Resource = Resource {
     type_name: "microsoft.graph.federatedIdentityCredential",
     label: "FederatedIdentityCredential",
+    entities: &["federatedIdentityCredential"],
     filterable: &["name", "subject", "issuer"],
     expandable: &[],
 };
-
-fn template() -> Value {
-    json!({"id": "", "name": "", "issuer": "", "subject": "", "audiences": [], "description": null})
-}
 
 fn invalid(prop: &str, why: &str) -> GraphError {
     GraphError::bad_request(format!(
@@ -62,13 +51,6 @@ fn valid_url(s: &str) -> bool {
 
 /// Validates a complete credential (after merging a PATCH).
 fn validate(m: &Map<String, Value>) -> GResult<()> {
-    for k in m.keys() {
-        if !FIELDS.contains(&k.as_str()) && !k.starts_with('@') {
-            return Err(GraphError::bad_request(format!(
-                "Property '{k}' does not exist as a declared property or extension property."
-            )));
-        }
-    }
     let s = |k: &str| m.get(k).and_then(Value::as_str);
     let name = s("name").ok_or_else(|| invalid("name", "The name is required."))?;
     if !valid_name(name) {
@@ -133,6 +115,16 @@ fn validate(m: &Map<String, Value>) -> GResult<()> {
     Ok(())
 }
 
+/// Graph's metadata: declared, writable properties of the declared types.
+fn check_contract(body: &Map<String, Value>, create: bool) -> GResult<()> {
+    crate::schema::schema().check_body(
+        "federatedIdentityCredential",
+        "FederatedIdentityCredential",
+        body,
+        create,
+    )
+}
+
 fn duplicate_pair(iss: &str, sub: &str) -> GraphError {
     GraphError::new(
         400,
@@ -192,10 +184,11 @@ pub fn route(ctx: &mut Ctx, app_id: &str, rest: &[Seg]) -> GResult {
         (None, "POST") => create(ctx, app_id, ctx.body()?, None),
         (None, _) => Err(GraphError::method_not_allowed()),
         (Some(key), "GET") => {
+            let q = ctx.entity_query(&RESOURCE)?;
             let f = find(ctx, app_id, &key, true)?;
             Ok(Resp::ok(entity(
                 item_context(ctx, app_id),
-                Value::Object(f),
+                q.project(Value::Object(f)),
             )))
         }
         (Some(key), "PATCH") => patch(ctx, app_id, &key),
@@ -281,7 +274,7 @@ impl TapMessage for GraphError {
 }
 
 fn list(ctx: &mut Ctx, app_id: &str) -> GResult {
-    let q = Query::parse_list(&ctx.req.query, ctx.eventual(), &RESOURCE, &template())?;
+    let q = ctx.list_query(&RESOURCE)?;
     let fics = ctx
         .dir
         .app(app_id)
@@ -310,14 +303,14 @@ fn create(
     upsert_name: Option<&str>,
 ) -> GResult {
     manage_check(ctx, app_id)?;
+    check_contract(&body, true)?;
     let mut m = Map::new();
     m.insert("id".into(), json!(new_guid()));
     m.insert("description".into(), Value::Null);
     for (k, v) in body {
-        if k == "id" {
-            continue;
+        if !k.starts_with('@') {
+            m.insert(k, v);
         }
-        m.insert(k, v);
     }
     if let Some(n) = upsert_name {
         match m.get("name").and_then(Value::as_str) {
@@ -408,14 +401,12 @@ fn patch(ctx: &mut Ctx, app_id: &str, key: &Key) -> GResult {
             "Name is immutable: the name of a federated identity credential cannot be changed.",
         ));
     }
-    if body.contains_key("id") {
-        return Err(GraphError::bad_request(
-            "Property 'id' is read-only and cannot be set.",
-        ));
-    }
+    check_contract(&body, false)?;
     let mut merged = existing.clone();
     for (k, v) in body {
-        merged.insert(k, v);
+        if !k.starts_with('@') {
+            merged.insert(k, v);
+        }
     }
     validate(&merged)?;
     let id = get_str(&existing, "id").to_string();

@@ -8,28 +8,26 @@ use crate::Emulator;
 use crate::auth::Kind;
 use crate::errors::{GResult, GraphError, Resp};
 use crate::lock;
-use crate::odata::{Query, Resource};
+use crate::odata::Resource;
 
 const USERS: Resource = Resource {
     type_name: "microsoft.graph.user",
     label: "User",
+    entities: &["user"],
     filterable: &["id", "userPrincipalName", "displayName", "mail"],
     expandable: &[],
 };
 
-fn user_template() -> Value {
-    let u = crate::state::User {
-        id: String::new(),
-        upn: String::new(),
-        display_name: String::new(),
-        roles: vec![],
-        seq: 0,
-    };
-    u.to_graph()
-}
+const ORGANIZATION: Resource = Resource {
+    type_name: "microsoft.graph.organization",
+    label: "Organization",
+    entities: &["organization"],
+    filterable: &["id"],
+    expandable: &[],
+};
 
 pub fn organization(ctx: &Ctx) -> Value {
-    json!({
+    let mut org = json!({
         "id": ctx.dir.tenant_id,
         "deletedDateTime": null,
         "businessPhones": [],
@@ -39,12 +37,17 @@ pub fn organization(ctx: &Ctx) -> Value {
         "createdDateTime": "2024-01-01T00:00:00Z",
         "displayName": ctx.dir.org_name,
         "tenantType": "AAD",
+        "mobileDeviceManagementAuthority": "unknown",
         "onPremisesSyncEnabled": null,
         "verifiedDomains": [
             {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": true, "isInitial": true,
              "name": ctx.dir.domain, "type": "Managed"}
         ],
-    })
+    });
+    if let Value::Object(m) = &mut org {
+        crate::schema::schema().complete("organization", m);
+    }
+    org
 }
 
 pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
@@ -65,7 +68,7 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
                 .dir
                 .user(&ctx.who.oid)
                 .ok_or_else(|| GraphError::not_found(&ctx.who.oid))?;
-            let q = Query::parse_entity(&ctx.req.query, &USERS, &user_template())?;
+            let q = ctx.entity_query(&USERS)?;
             let mut v = u.to_graph();
             if let Value::Object(m) = &mut v {
                 m.remove("@odata.type");
@@ -76,22 +79,26 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
             )))
         }
         ["organization"] => {
-            let org = organization(ctx);
-            Ok(Resp::ok(
-                json!({"@odata.context": ctx.context("organization"), "value": [org]}),
-            ))
+            let q = ctx.list_query(&ORGANIZATION)?;
+            let context = ctx.context(&q.context("organization"));
+            Ok(Resp::ok(q.page(
+                vec![organization(ctx)],
+                &context,
+                &ctx.self_url(),
+            )))
         }
         ["organization", id] => {
             if !id.eq_ignore_ascii_case(&ctx.dir.tenant_id) {
                 return Err(GraphError::not_found(id));
             }
+            let q = ctx.entity_query(&ORGANIZATION)?;
             Ok(Resp::ok(entity(
-                ctx.context("organization/$entity"),
-                organization(ctx),
+                ctx.context(&format!("{}/$entity", q.context("organization"))),
+                q.project(organization(ctx)),
             )))
         }
         ["users"] => {
-            let q = Query::parse_list(&ctx.req.query, ctx.eventual(), &USERS, &user_template())?;
+            let q = ctx.list_query(&USERS)?;
             let items: Vec<Value> = ctx
                 .dir
                 .users
@@ -109,12 +116,16 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
             Ok(Resp::ok(q.page(items, &context, &ctx.self_url())))
         }
         ["users", id] => {
+            let q = ctx.entity_query(&USERS)?;
             let u = ctx.dir.user(id).ok_or_else(|| GraphError::not_found(id))?;
             let mut v = u.to_graph();
             if let Value::Object(m) = &mut v {
                 m.remove("@odata.type");
             }
-            Ok(Resp::ok(entity(ctx.context("users/$entity"), v)))
+            Ok(Resp::ok(entity(
+                ctx.context(&format!("{}/$entity", q.context("users"))),
+                q.project(v),
+            )))
         }
         ["directoryObjects", id] => {
             let v = ctx
@@ -133,7 +144,7 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
 /// and resource manager are all this emulator.
 pub fn cloud_metadata(emu: &Emulator) -> Resp {
     let b = &emu.base_url;
-    let tenant = lock(&emu.dir).tenant_id.clone();
+    let tenant = lock(&emu.tenants).home_tenant.clone();
     Resp::ok(json!({
         "name": "GraphEmulator",
         "portal": b,

@@ -10,12 +10,14 @@ use super::{Ctx, Keyed, Seg, entity, resolve_keyed};
 use crate::auth::Principal;
 use crate::errors::{GResult, GraphError, Resp};
 use crate::odata::{Query, Resource};
-use crate::state::{Assignment, GRAPH_APP_ID, ServicePrincipal, new_application_data, new_sp_data};
+use crate::schema::schema;
+use crate::state::{Assignment, GRAPH_APP_ID, ServicePrincipal, new_sp_data};
 use crate::util::{graph_time, is_guid, new_guid};
 
 pub const RESOURCE: Resource = Resource {
     type_name: "microsoft.graph.servicePrincipal",
     label: "ServicePrincipal",
+    entities: &["servicePrincipal"],
     filterable: &[
         "id",
         "appId",
@@ -32,6 +34,7 @@ pub const RESOURCE: Resource = Resource {
 const ASSIGNMENT_RESOURCE: Resource = Resource {
     type_name: "microsoft.graph.appRoleAssignment",
     label: "AppRoleAssignment",
+    entities: &["appRoleAssignment"],
     filterable: &[
         "id",
         "appRoleId",
@@ -41,38 +44,6 @@ const ASSIGNMENT_RESOURCE: Resource = Resource {
     ],
     expandable: &[],
 };
-
-/// Properties a client may set on a service principal.
-const WRITABLE: &[&str] = &[
-    "accountEnabled",
-    "alternativeNames",
-    "appRoleAssignmentRequired",
-    "description",
-    "homepage",
-    "loginUrl",
-    "logoutUrl",
-    "notes",
-    "notificationEmailAddresses",
-    "preferredSingleSignOnMode",
-    "replyUrls",
-    "tags",
-    "displayName",
-    "appDescription",
-    "servicePrincipalNames",
-];
-
-pub fn template() -> Value {
-    Value::Object(new_sp_data(
-        "",
-        &new_application_data("", "", "", "", 0),
-        "",
-    ))
-}
-
-fn assignment_template() -> Value {
-    json!({"id": "", "deletedDateTime": null, "appRoleId": "", "createdDateTime": "", "principalDisplayName": "",
-           "principalId": "", "principalType": "", "resourceDisplayName": "", "resourceId": ""})
-}
 
 /// Resolves `servicePrincipals/{id}` or `servicePrincipals(appId='…')` to a live SP id.
 pub fn resolve(ctx: &mut Ctx, segs: &[Seg], own_read: bool) -> GResult<String> {
@@ -137,20 +108,9 @@ pub fn route(ctx: &mut Ctx, segs: &[Seg]) -> GResult {
             let nav = nav.to_string();
             assignments(ctx, &id, &nav, &rest[1..])
         }
-        (Some("owners"), "GET") if rest.len() == 1 => {
+        (Some("owners"), _) => {
             let id = resolve(ctx, segs, false)?;
-            let owners = ctx
-                .dir
-                .sp(&id)
-                .map(|s| s.owners.clone())
-                .unwrap_or_default();
-            let items: Vec<Value> = owners
-                .iter()
-                .filter_map(|o| ctx.dir.directory_object(o))
-                .collect();
-            Ok(Resp::ok(
-                json!({"@odata.context": ctx.context("directoryObjects"), "value": items}),
-            ))
+            super::owners::route(ctx, super::owners::Owned::Sp(&id), &rest[1..])
         }
         (Some(_), _) => Err(GraphError::segment(&rest[0].raw)),
     }
@@ -190,7 +150,7 @@ fn assignment_list(ctx: &Ctx, sp_id: &str, side: &str) -> Vec<Value> {
 }
 
 fn list(ctx: &mut Ctx) -> GResult {
-    let q = Query::parse_list(&ctx.req.query, ctx.eventual(), &RESOURCE, &template())?;
+    let q = ctx.list_query(&RESOURCE)?;
     let ids: Vec<String> = ctx
         .dir
         .service_principals
@@ -214,7 +174,7 @@ fn list(ctx: &mut Ctx) -> GResult {
 }
 
 fn get(ctx: &mut Ctx, id: &str) -> GResult {
-    let q = Query::parse_entity(&ctx.req.query, &RESOURCE, &template())?;
+    let q = ctx.entity_query(&RESOURCE)?;
     let sp = ctx.dir.sp(id).ok_or_else(|| GraphError::not_found(id))?;
     let v = q.project(view(ctx, sp, &q));
     Ok(Resp::ok(entity(
@@ -223,32 +183,10 @@ fn get(ctx: &mut Ctx, id: &str) -> GResult {
     )))
 }
 
-fn validate_body(body: &Map<String, Value>) -> GResult<()> {
-    let tmpl = template();
-    for (k, v) in body {
-        if k.starts_with('@') {
-            continue;
-        }
-        if tmpl.get(k).is_none() {
-            return Err(GraphError::bad_request(format!(
-                "Property '{k}' does not exist as a declared property or extension property."
-            )));
-        }
-        if !WRITABLE.contains(&k.as_str()) {
-            return Err(GraphError::bad_request(format!(
-                "Property '{k}' is read-only and cannot be set."
-            )));
-        }
-        let ok = match tmpl.get(k) {
-            Some(Value::Bool(_)) => v.is_boolean(),
-            Some(Value::Array(_)) => v.is_array(),
-            _ => v.is_string() || v.is_null(),
-        };
-        if !ok {
-            return Err(GraphError::invalid_value(k, "ServicePrincipal"));
-        }
-    }
-    Ok(())
+/// Graph's contract for a service principal body (declared, writable, typed);
+/// `owners@odata.bind` only at create.
+fn validate_body(body: &Map<String, Value>, create: bool) -> GResult<()> {
+    schema().check_body("servicePrincipal", "ServicePrincipal", body, create)
 }
 
 fn no_backing(app_id: &str) -> GraphError {
@@ -264,7 +202,8 @@ fn create(ctx: &mut Ctx) -> GResult {
         .remove("appId")
         .and_then(|v| v.as_str().map(str::to_string))
         .ok_or_else(|| GraphError::invalid_value("appId", "ServicePrincipal"))?;
-    validate_body(&body)?;
+    validate_body(&body, true)?;
+    let owners = super::owners::bind(ctx, &mut body, "ServicePrincipal")?;
     let app = ctx.dir.live_app_by_app_id(&app_id).cloned();
     let Some(app) = app else {
         return Err(no_backing(&app_id));
@@ -273,6 +212,7 @@ fn create(ctx: &mut Ctx) -> GResult {
         return Err(GraphError::denied());
     }
     if ctx.faults.backing_missing(&app_id) {
+        ctx.fault = Some("no_backing_application");
         return Err(no_backing(&app_id));
     }
     if ctx.dir.live_sp_by_app_id(&app_id).is_some() {
@@ -288,13 +228,15 @@ fn create(ctx: &mut Ctx) -> GResult {
     let tenant = ctx.dir.tenant_id.clone();
     let mut data = new_sp_data(&id, &app.data, &tenant);
     for (k, v) in body {
-        data.insert(k, v);
+        if !k.starts_with('@') {
+            data.insert(k, v);
+        }
     }
     let seq = ctx.dir.next_seq();
     let sp = ServicePrincipal {
         data,
         roles: vec![],
-        owners: vec![],
+        owners,
         deleted_ms: None,
         seq,
     };
@@ -328,7 +270,7 @@ fn patch(ctx: &mut Ctx, id: &str) -> GResult {
     if !can_manage_sp(ctx, id) {
         return Err(GraphError::denied());
     }
-    validate_body(&body)?;
+    validate_body(&body, false)?;
     let sp = ctx
         .dir
         .sp_mut(id)
@@ -390,12 +332,7 @@ fn assignments(ctx: &mut Ctx, sp_id: &str, nav: &str, rest: &[Seg]) -> GResult {
     };
     match (rest.first(), m.as_str()) {
         (None, "GET") => {
-            let q = Query::parse_list(
-                &ctx.req.query,
-                ctx.eventual(),
-                &ASSIGNMENT_RESOURCE,
-                &assignment_template(),
-            )?;
+            let q = ctx.list_query(&ASSIGNMENT_RESOURCE)?;
             let all = assignment_list(ctx, sp_id, side);
             let mut items = Vec::new();
             for v in all {
@@ -427,12 +364,16 @@ fn assignments(ctx: &mut Ctx, sp_id: &str, nav: &str, rest: &[Seg]) -> GResult {
                 .ok_or_else(|| GraphError::not_found(&aid))?;
             match meth {
                 "GET" => {
+                    let q = ctx.entity_query(&ASSIGNMENT_RESOURCE)?;
                     if ctx.lagging(&aid) {
                         return Err(GraphError::not_found(&aid));
                     }
                     let context =
                         ctx.context(&format!("servicePrincipals('{sp_id}')/{nav}/$entity"));
-                    Ok(Resp::ok(entity(context, Value::Object(found.data))))
+                    Ok(Resp::ok(entity(
+                        context,
+                        q.project(Value::Object(found.data)),
+                    )))
                 }
                 "DELETE" => {
                     if !can_assign(ctx, &ctx.who, found.get("resourceId")) {
@@ -457,6 +398,7 @@ pub fn create_assignment(
     body: &Map<String, Value>,
     fixed: Option<(&str, &str)>,
 ) -> GResult<Value> {
+    schema().check_body("appRoleAssignment", "AppRoleAssignment", body, true)?;
     let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let principal_id = s("principalId")
         .ok_or_else(|| GraphError::invalid_value("principalId", "AppRoleAssignment"))?;

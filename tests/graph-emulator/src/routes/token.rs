@@ -79,8 +79,8 @@ pub fn handle(emu: &Emulator, req: &HttpReq, tenant: &str) -> Resp {
     };
 
     let now = now_ms();
-    let dir = lock(&emu.dir);
-    if !tenant.eq_ignore_ascii_case(&dir.tenant_id) && !tenant.eq_ignore_ascii_case(&dir.domain) {
+    let tenants = lock(&emu.tenants);
+    let Some(dir) = tenants.for_login(tenant) else {
         return oauth_error(
             400,
             "invalid_request",
@@ -89,7 +89,7 @@ pub fn handle(emu: &Emulator, req: &HttpReq, tenant: &str) -> Resp {
                 "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
             ),
         );
-    }
+    };
     let Some(grant) = get("grant_type") else {
         return missing("grant_type");
     };
@@ -237,7 +237,7 @@ pub fn handle(emu: &Emulator, req: &HttpReq, tenant: &str) -> Resp {
             ),
         );
     }
-    let Some(p) = Principal::resolve(&dir, sp.id()) else {
+    let Some(p) = Principal::resolve(dir, sp.id()) else {
         return oauth_error(
             400,
             "invalid_client",
@@ -247,8 +247,8 @@ pub fn handle(emu: &Emulator, req: &HttpReq, tenant: &str) -> Resp {
     };
     let lifetime = emu.config.token_lifetime_secs;
     let tid = dir.tenant_id.clone();
-    let claims = auth::claims_for(&dir, &p, resource, &tid, now / 1000, lifetime);
-    let token = auth::sign(&dir, &claims);
+    let claims = auth::claims_for(dir, &p, resource, &tid, now / 1000, lifetime);
+    let token = auth::sign(dir, &claims);
     let expires = lifetime.saturating_sub(1);
     Resp::ok(json!({
         "token_type": "Bearer",
