@@ -178,6 +178,13 @@ impl Workspace {
     }
 
     pub fn terraform_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.terraform_command(args, extra_env);
+        Run::from(cmd.output().expect("run terraform"))
+    }
+
+    /// `terraform` with this workspace's environment, for a test that needs to do
+    /// something while it runs (interrupt it, say); it writes to pipes.
+    pub fn terraform_command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new("terraform");
         cmd.current_dir(self.dir.path())
             .args(args)
@@ -197,8 +204,61 @@ impl Workspace {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        Run::from(cmd.output().expect("run terraform"))
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
     }
+
+    /// Runs `terraform` and presses Ctrl-C once `interrupt_when` says so: SIGINT to the
+    /// whole process group, provider included, as a terminal does. Returns what
+    /// terraform printed.
+    #[cfg(unix)]
+    pub fn terraform_interrupted(&self, args: &[&str], interrupt_when: impl Fn() -> bool) -> Run {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = self.terraform_command(args, &[]);
+        cmd.process_group(0);
+        let child = cmd.spawn().expect("run terraform");
+        let group = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !interrupt_when() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the moment to interrupt terraform never came"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let status = Command::new("kill")
+            .args(["-INT", &format!("-{group}")])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+        Run::from(child.wait_with_output().expect("terraform ends"))
+    }
+
+    /// The state as `terraform show -json` prints it: every resource instance's values
+    /// by address, with whether it is tainted.
+    pub fn state_resources(&self) -> Vec<StateResource> {
+        let run = self.terraform(&["show", "-json", "-no-color"]);
+        run.assert_success();
+        let json = run.json();
+        json["values"]["root_module"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| StateResource {
+                address: r["address"].as_str().unwrap_or_default().to_owned(),
+                tainted: r["tainted"].as_bool().unwrap_or(false),
+                values: r["values"].clone(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StateResource {
+    pub address: String,
+    pub tainted: bool,
+    pub values: serde_json::Value,
 }
 
 /// A running Graph emulator, stopped when dropped.
@@ -311,8 +371,56 @@ impl Emulator {
                 path: r["path"].as_str().unwrap_or_default().to_owned(),
                 status: r["status"].as_u64().unwrap_or_default() as u16,
                 in_batch: r["batch_item"].as_bool().unwrap_or(false),
+                fault: r["fault"].as_str().map(str::to_owned),
+                tenant: r["tenant"].as_str().map(str::to_owned),
             })
             .collect()
+    }
+
+    /// Adds fault rules (tests/graph-emulator/README.md, "Fault rules"), replacing any.
+    pub fn set_fault_rules(&self, rules: serde_json::Value) {
+        self.set_faults(serde_json::json!({ "rules": rules }));
+    }
+
+    /// How many times each fault rule has fired, in the order they were set.
+    pub fn fault_rules_fired(&self) -> Vec<u64> {
+        self.admin("GET", "faults", None)["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r["fired"].as_u64().unwrap_or(0))
+            .collect()
+    }
+
+    /// The directory of `tenant` (or of the home tenant) as the emulator holds it.
+    pub fn directory(&self, tenant: Option<&str>) -> serde_json::Value {
+        match tenant {
+            Some(t) => self.admin("GET", &format!("state?tenant_id={t}"), None),
+            None => self.admin("GET", "state", None),
+        }
+    }
+
+    /// The live applications carrying the provider's tag, in `tenant` (or the home
+    /// tenant): what the directory holds, whatever state says. Each is the emulator's
+    /// record: `data` (Graph's JSON), `owners`, `fics`.
+    pub fn psoxy_applications(&self, tenant: Option<&str>) -> Vec<serde_json::Value> {
+        live(&self.directory(tenant)["applications"])
+            .into_iter()
+            .filter(|a| {
+                a["data"]["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "psoxy:managed"))
+            })
+            .collect()
+    }
+
+    /// The live service principals of the application with this client id.
+    pub fn service_principals_of(&self, tenant: Option<&str>, client_id: &str) -> usize {
+        live(&self.directory(tenant)["service_principals"])
+            .iter()
+            .filter(|sp| sp["data"]["appId"] == client_id)
+            .count()
     }
 
     /// Graph requests received since the log was last cleared: (method, path, status).
@@ -336,12 +444,26 @@ impl Emulator {
     }
 }
 
+/// The records of a directory list that are not deleted.
+fn live(records: &serde_json::Value) -> Vec<serde_json::Value> {
+    records
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["deleted_ms"].is_null())
+        .collect()
+}
+
 #[derive(Clone, Debug)]
 pub struct LoggedRequest {
     pub method: String,
     pub path: String,
     pub status: u16,
     pub in_batch: bool,
+    /// The injected fault that shaped the answer, if any.
+    pub fault: Option<String>,
+    pub tenant: Option<String>,
 }
 
 /// A minimal HTTP/1.1 client for the emulator on loopback (plain HTTP only), so the
