@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod certs;
 pub mod errors;
 pub mod faults;
 pub mod filter;
@@ -40,6 +41,10 @@ pub struct Config {
     /// `(client_id, secret)` identities holding Cloud Application Administrator
     /// and Privileged Role Administrator.
     pub admin_clients: Vec<(String, String)>,
+    /// `(client_id, identity_header)`: a managed identity (holding the same roles
+    /// as an admin client) served by the App Service-style endpoint `/msi/token`
+    /// to callers presenting `X-IDENTITY-HEADER: identity_header`.
+    pub managed_identity: Option<(String, String)>,
     /// Serve HTTPS and write `cert.pem` (and `key.pem`) here.
     pub tls_dir: Option<PathBuf>,
     /// Persist the directory to this JSON file.
@@ -55,6 +60,7 @@ impl Default for Config {
             tenant: seed::DEFAULT_TENANT.to_string(),
             extra_tenants: Vec::new(),
             admin_clients: Vec::new(),
+            managed_identity: None,
             tls_dir: None,
             state_file: None,
             token_lifetime_secs: 3600,
@@ -115,10 +121,20 @@ impl Emulator {
         signing_key: Option<String>,
     ) -> Directory {
         let mut d = Directory::seeded(tenant_id, signing_key);
+        Emulator::add_configured_identities(config, &mut d);
+        d
+    }
+
+    /// The `--admin-client`s, and in the home tenant the `--managed-identity`.
+    pub fn add_configured_identities(config: &Config, d: &mut Directory) {
         for (id, secret) in &config.admin_clients {
             d.ensure_admin_client(id, secret);
         }
-        d
+        if let Some((id, _)) = &config.managed_identity {
+            if d.tenant_id.eq_ignore_ascii_case(&config.tenant) {
+                d.ensure_managed_identity(id);
+            }
+        }
     }
 
     /// Every configured tenant, freshly seeded.

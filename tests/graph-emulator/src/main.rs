@@ -14,6 +14,8 @@ usage: graph-emulator [options]
                                  repeatable: the first is the home tenant, each has its own directory
   --admin-client ID:SECRET       add an app identity with Cloud Application Administrator
                                  and Privileged Role Administrator (repeatable)
+  --managed-identity ID:HEADER   a managed identity (both admin roles) served at
+                                 GET /msi/token to callers sending X-IDENTITY-HEADER: HEADER
   --tls DIR                      serve HTTPS; write DIR/cert.pem (and key.pem)
   --state FILE                   persist the directory to FILE (atomic writes)
   --token-lifetime-secs N        lifetime of issued tokens (default 3600)
@@ -66,6 +68,13 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
                     .split_once(':')
                     .ok_or("--admin-client needs CLIENT_ID:SECRET")?;
                 c.admin_clients.push((id.to_string(), secret.to_string()));
+            }
+            "--managed-identity" => {
+                let v: String = val(&flag, next())?;
+                let (id, header) = v
+                    .split_once(':')
+                    .ok_or("--managed-identity needs CLIENT_ID:IDENTITY_HEADER")?;
+                c.managed_identity = Some((id.to_string(), header.to_string()));
             }
             "--tls" => c.tls_dir = Some(PathBuf::from(val::<String>(&flag, next())?)),
             "--state" => c.state_file = Some(PathBuf::from(val::<String>(&flag, next())?)),

@@ -40,9 +40,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningEmulator> {
                     }
                 }
                 for d in t.tenants.iter_mut() {
-                    for (id, secret) in &config.admin_clients {
-                        d.ensure_admin_client(id, secret);
-                    }
+                    Emulator::add_configured_identities(&config, d);
                 }
                 t
             }

@@ -103,6 +103,14 @@ impl Application {
     pub fn to_graph(&self) -> Value {
         let mut d = self.data.clone();
         crate::schema::schema().complete("application", &mut d);
+        // Key values are returned only to `$select=keyCredentials` on one object.
+        if let Some(Value::Array(keys)) = d.get_mut("keyCredentials") {
+            for k in keys.iter_mut() {
+                if let Some(m) = k.as_object_mut() {
+                    m.insert("key".into(), Value::Null);
+                }
+            }
+        }
         d.insert(
             "passwordCredentials".into(),
             Value::Array(self.secrets.iter().map(secret_view).collect()),
@@ -426,6 +434,36 @@ impl Directory {
         }
         let name = format!("admin-client {client_id}");
         self.add_app_identity(&new_guid(), client_id, &new_guid(), &name, secret, roles);
+    }
+
+    /// Ensures the `--managed-identity`: an identity with both admin roles whose
+    /// service principal is of type `ManagedIdentity`; it signs in only through
+    /// the managed-identity endpoint (its secret is random and never shown).
+    pub fn ensure_managed_identity(&mut self, client_id: &str) {
+        if self.live_sp_by_app_id(client_id).is_none() {
+            let roles = vec![
+                ROLE_CLOUD_APP_ADMIN.to_string(),
+                ROLE_PRIV_ROLE_ADMIN.to_string(),
+            ];
+            let name = format!("managed identity {client_id}");
+            let secret = random_key();
+            self.add_app_identity(&new_guid(), client_id, &new_guid(), &name, &secret, roles);
+            if let Some(app) = self
+                .applications
+                .iter_mut()
+                .find(|a| a.app_id() == client_id)
+            {
+                app.secrets.clear();
+            }
+        }
+        if let Some(sp) = self
+            .service_principals
+            .iter_mut()
+            .find(|s| s.deleted_ms.is_none() && s.app_id().eq_ignore_ascii_case(client_id))
+        {
+            sp.data
+                .insert("servicePrincipalType".into(), json!("ManagedIdentity"));
+        }
     }
 
     pub fn app(&self, id: &str) -> Option<&Application> {

@@ -38,6 +38,31 @@ pub fn graph_time(ms: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}0000Z")
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (inverse of `civil_from_days`).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses Graph's timestamp (`2030-01-01T00:00:00Z`, optional fraction) to Unix ms.
+pub fn parse_graph_time(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let n = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
+    if b.get(4) != Some(&b'-') || b.get(10) != Some(&b'T') {
+        return None;
+    }
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let days = days_from_civil(y, mo, d);
+    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + sec)
+        .ok()
+        .map(|x| x * 1000)
+}
+
 /// `innerError.date`: no fractional seconds and no `Z` (msgraph-behaviour A6).
 pub fn inner_error_date(ms: u64) -> String {
     let (y, mo, d, h, mi, s, _) = parts(ms);
@@ -129,6 +154,17 @@ mod tests {
         assert_eq!(graph_time(ms), "2019-09-17T19:10:35.2740000Z");
         assert_eq!(inner_error_date(ms), "2019-09-17T19:10:35");
         assert_eq!(aad_timestamp(ms), "2019-09-17 19:10:35Z");
+    }
+
+    #[test]
+    fn parses_graph_times() {
+        let ms = 1_568_747_435_000;
+        assert_eq!(parse_graph_time(&graph_time(ms)), Some(ms));
+        assert_eq!(
+            parse_graph_time("2030-01-01T00:00:00Z"),
+            Some(1_893_456_000_000)
+        );
+        assert_eq!(parse_graph_time("soon"), None);
     }
 
     #[test]

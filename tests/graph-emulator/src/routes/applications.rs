@@ -10,7 +10,7 @@ use crate::errors::{GResult, GraphError, Resp};
 use crate::odata::{Query, Resource};
 use crate::schema::schema;
 use crate::state::{Application, Secret, new_application_data, secret_view};
-use crate::util::{is_guid, new_guid};
+use crate::util::{graph_time, is_guid, new_guid};
 
 pub const RESOURCE: Resource = Resource {
     type_name: "microsoft.graph.application",
@@ -173,7 +173,15 @@ fn count(ctx: &mut Ctx) -> GResult {
 fn get(ctx: &mut Ctx, id: &str) -> GResult {
     let q = ctx.entity_query(&RESOURCE)?;
     let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
-    let v = q.project(view(ctx, app, &q));
+    let mut v = view(ctx, app, &q);
+    // Graph returns key values only to a `$select` of keyCredentials on one object.
+    if q.select
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|p| p == "keyCredentials"))
+    {
+        v["keyCredentials"] = app.data.get("keyCredentials").cloned().unwrap_or(json!([]));
+    }
+    let v = q.project(v);
     Ok(Resp::ok(entity(
         ctx.context(&format!("{}/$entity", q.context("applications"))),
         v,
@@ -207,6 +215,7 @@ pub fn validate_body(
                 return Err(GraphError::invalid_value("signInAudience", "Application"));
             }
             "requiredResourceAccess" => validate_rra(v)?,
+            "keyCredentials" => validate_key_credentials(v)?,
             _ => {}
         }
     }
@@ -242,6 +251,58 @@ pub fn validate_body(
         }
     }
     Ok(())
+}
+
+/// Documented `keyCredential` values: `type` AsymmetricX509Cert (a certificate
+/// in `key`, base64 DER), X509CertAndPassword or Symmetric; `usage` Verify or Sign.
+fn validate_key_credentials(v: &Value) -> GResult<()> {
+    let bad = || GraphError::invalid_value("keyCredentials", "Application");
+    for k in v.as_array().ok_or_else(bad)? {
+        let ty = k.get("type").and_then(Value::as_str);
+        let usage = k.get("usage").and_then(Value::as_str);
+        if !matches!(
+            ty,
+            Some("AsymmetricX509Cert" | "X509CertAndPassword" | "Symmetric")
+        ) || !matches!(usage, Some("Verify" | "Sign"))
+        {
+            return Err(bad());
+        }
+        let key = k.get("key").and_then(Value::as_str).ok_or_else(bad)?;
+        if ty != Some("Symmetric") && crate::certs::Cert::from_key(key).is_none() {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// Fills what Graph derives from a certificate: `keyId`, the thumbprint as
+/// `customKeyIdentifier`, and its validity as `startDateTime`/`endDateTime`.
+fn complete_key_credentials(body: &mut Map<String, Value>) {
+    let Some(Value::Array(keys)) = body.get_mut("keyCredentials") else {
+        return;
+    };
+    for k in keys.iter_mut() {
+        let Value::Object(m) = k else { continue };
+        let cert = m
+            .get("key")
+            .and_then(Value::as_str)
+            .and_then(crate::certs::Cert::from_key);
+        let mut fill = |name: &str, v: Value| {
+            if m.get(name).is_none_or(Value::is_null) {
+                m.insert(name.into(), v);
+            }
+        };
+        fill("keyId", json!(new_guid()));
+        fill("displayName", Value::Null);
+        if let Some(c) = cert {
+            fill("customKeyIdentifier", json!(c.thumbprint_hex()));
+            fill("startDateTime", json!(graph_time(c.not_before_ms)));
+            fill("endDateTime", json!(graph_time(c.not_after_ms)));
+        }
+        for p in ["customKeyIdentifier", "startDateTime", "endDateTime"] {
+            fill(p, Value::Null);
+        }
+    }
 }
 
 fn validate_rra(v: &Value) -> GResult<()> {
@@ -309,6 +370,7 @@ fn create(ctx: &mut Ctx) -> GResult {
         .unwrap_or_default()
         .to_string();
     let mut data = new_application_data(&id, &app_id, &name, &ctx.dir.domain.clone(), ctx.now);
+    complete_key_credentials(&mut body);
     merge(&mut data, body);
     let seq = ctx.dir.next_seq();
     let app = Application {
@@ -353,7 +415,7 @@ pub fn merge(data: &mut Map<String, Value>, body: Map<String, Value>) {
 }
 
 fn patch(ctx: &mut Ctx, id: &str) -> GResult {
-    let body = ctx.body()?;
+    let mut body = ctx.body()?;
     let app = ctx.dir.app(id).ok_or_else(|| GraphError::not_found(id))?;
     if !ctx.who.can_manage(app) {
         return Err(GraphError::denied());
@@ -363,6 +425,7 @@ fn patch(ctx: &mut Ctx, id: &str) -> GResult {
         .dir
         .app_mut(id)
         .ok_or_else(|| GraphError::not_found(id))?;
+    complete_key_credentials(&mut body);
     merge(&mut app.data, body);
     Ok(Resp::no_content())
 }

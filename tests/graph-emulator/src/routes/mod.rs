@@ -63,6 +63,7 @@ pub async fn dispatch(emu: &Emulator, req: HttpReq) -> Resp {
         return misc::cloud_metadata(emu);
     }
     match segs.as_slice() {
+        ["msi", "token"] => token::managed_identity(emu, &req),
         [tenant, "oauth2", "v2.0", "token"] | [tenant, "oauth2", "token"] => {
             token::handle(emu, &req, tenant)
         }
