@@ -212,7 +212,11 @@ impl Workspace {
     /// whole process group, provider included, as a terminal does. Returns what
     /// terraform printed.
     #[cfg(unix)]
-    pub fn terraform_interrupted(&self, args: &[&str], interrupt_when: impl Fn() -> bool) -> Run {
+    pub fn terraform_interrupted(
+        &self,
+        args: &[&str],
+        mut interrupt_when: impl FnMut() -> bool,
+    ) -> Run {
         use std::os::unix::process::CommandExt;
         let mut cmd = self.terraform_command(args, &[]);
         cmd.process_group(0);

@@ -52,7 +52,10 @@ fn assert_nothing_escaped(emulator: &Emulator, ws: &Workspace) {
     assert!(apps.len() <= 1, "more than one application: {apps:#?}");
     if let Some(app) = apps.first() {
         let connector = connector.unwrap_or_else(|| {
-            panic!("application {} exists but state does not have it", app["data"]["id"])
+            panic!(
+                "application {} exists but state does not have it",
+                app["data"]["id"]
+            )
         });
         assert_eq!(connector.values["object_id"], app["data"]["id"]);
         let client_id = app["data"]["appId"].as_str().unwrap();
@@ -145,7 +148,11 @@ fn lost_answers_are_resolved_in_the_same_apply() {
     ]));
     let ws = workspace(&emulator, CONNECTOR_AND_CREDENTIAL);
     apply(&ws).assert_success();
-    assert_eq!(emulator.fault_rules_fired(), [1, 1, 1], "every answer was lost");
+    assert_eq!(
+        emulator.fault_rules_fired(),
+        [1, 1, 1],
+        "every answer was lost"
+    );
     let faults: Vec<(String, String)> = emulator
         .logged_requests()
         .into_iter()
@@ -241,12 +248,18 @@ fn signed_in_to_another_tenant_nothing_is_dropped_or_deleted() {
         let run = ws.terraform(&args);
         run.assert_failure();
         let text = run.flat();
-        assert!(text.contains("Signed in to another tenant"), "{args:?}:\n{text}");
+        assert!(
+            text.contains("Signed in to another tenant"),
+            "{args:?}:\n{text}"
+        );
         assert!(
             text.contains(TENANT) && text.contains(OTHER_TENANT),
             "both tenants named ({args:?}):\n{text}"
         );
-        assert!(text.contains(&format!("az login --tenant {TENANT}")), "{text}");
+        assert!(
+            text.contains(&format!("az login --tenant {TENANT}")),
+            "{text}"
+        );
     }
     let after = ws.state_resources();
     assert_eq!(
@@ -293,7 +306,11 @@ fn every_loop_is_bounded() {
     let started = Instant::now();
     let run = ws.terraform(&["plan", "-no-color"]);
     run.assert_failure();
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(run.flat().contains("timeout ran out"), "{}", run.all());
     let throttled = emulator
         .logged_requests()
@@ -312,7 +329,10 @@ fn every_loop_is_bounded() {
     let run = ws.terraform(&["plan", "-no-color"]);
     run.assert_failure();
     let text = run.flat();
-    assert!(text.contains("larger than 32 MiB") && text.contains("$batch"), "{text}");
+    assert!(
+        text.contains("larger than 32 MiB") && text.contains("$batch"),
+        "{text}"
+    );
 
     // A next-page link that never ends: the import's lookup by name stops.
     emulator.set_fault_rules(json!([]));
@@ -342,7 +362,11 @@ fn every_loop_is_bounded() {
         &format!("{object_id}/psoxy-cal"),
     ]);
     run.assert_failure();
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         run.flat().contains("same next-page link twice"),
         "{}",
@@ -355,5 +379,9 @@ fn every_loop_is_bounded() {
             .filter(|r| r.fault.as_deref() == Some("endless_next_link"))
             .count()
     );
-    assert_eq!(endless, json!(2), "the repeated link was seen on the second page");
+    assert_eq!(
+        endless,
+        json!(2),
+        "the repeated link was seen on the second page"
+    );
 }

@@ -130,10 +130,10 @@ impl Emulator {
         for (id, secret) in &config.admin_clients {
             d.ensure_admin_client(id, secret);
         }
-        if let Some((id, _)) = &config.managed_identity {
-            if d.tenant_id.eq_ignore_ascii_case(&config.tenant) {
-                d.ensure_managed_identity(id);
-            }
+        if let Some((id, _)) = &config.managed_identity
+            && d.tenant_id.eq_ignore_ascii_case(&config.tenant)
+        {
+            d.ensure_managed_identity(id);
         }
     }
 

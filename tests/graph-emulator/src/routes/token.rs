@@ -469,16 +469,14 @@ pub fn managed_identity(emu: &Emulator, req: &HttpReq) -> Resp {
             "The resource parameter is required.",
         );
     };
-    if let Some(asked) = get("client_id") {
-        if !asked.eq_ignore_ascii_case(mi_client) {
-            return fail(
-                400,
-                "invalid_request",
-                &format!(
-                    "No managed identity with client id '{asked}' is assigned to this resource."
-                ),
-            );
-        }
+    if let Some(asked) = get("client_id")
+        && !asked.eq_ignore_ascii_case(mi_client)
+    {
+        return fail(
+            400,
+            "invalid_request",
+            &format!("No managed identity with client id '{asked}' is assigned to this resource."),
+        );
     }
     let tenants = lock(&emu.tenants);
     let dir = tenants.home();
