@@ -220,6 +220,15 @@ impl Workspace {
         use std::os::unix::process::CommandExt;
         let mut cmd = self.terraform_command(args, &[]);
         cmd.process_group(0);
+        // A shell's background job starts with SIGINT ignored, and children inherit
+        // that; a terminal's Ctrl-C reaches a foreground terraform with it handled.
+        // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let child = cmd.spawn().expect("run terraform");
         let group = child.id();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -231,7 +240,7 @@ impl Workspace {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let status = Command::new("kill")
-            .args(["-INT", &format!("-{group}")])
+            .args(["-s", "INT", "--", &format!("-{group}")])
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -INT failed");

@@ -113,7 +113,20 @@ fn ctrl_c_while_graph_holds(method: &str, path: &str) {
         run.all()
     );
     assert_eq!(emulator.fault_rules_fired(), [1], "the create was held");
-    // The held create was acted on; state knows whatever it made.
+    // Graph acts on the held create whether or not anyone still waits for it: once it
+    // has, state must know whatever it made.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !emulator
+        .logged_requests()
+        .iter()
+        .any(|r| r.fault.as_deref() == Some("hold"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the held create was never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_nothing_escaped(&emulator, &ws);
     emulator.set_fault_rules(json!([]));
     apply(&ws).assert_success();
