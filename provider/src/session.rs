@@ -1,13 +1,15 @@
 //! What `Configure` sets up and every resource shares within one provider process: the
 //! settings, the Graph client with its shared token, the Microsoft Graph service
-//! principal (read once), and per-application write locks.
+//! principal (read once), the inventory of psoxy-managed applications that refreshes
+//! are served from (read once), and per-application write locks.
 
 use crate::config::ProviderSettings;
 use crate::graph::applications::graph_service_principal_request;
 use crate::graph::auth::AuthError;
+use crate::graph::inventory::Inventory;
 use crate::graph::models::ServicePrincipal;
 use crate::graph::{GraphClient, GraphError, Operation};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use tfplugin::diagnostics::Diagnostic;
 use tokio::sync::{OnceCell, OwnedMutexGuard};
@@ -16,6 +18,11 @@ pub struct Session {
     pub settings: ProviderSettings,
     graph: Result<Arc<GraphClient>, AuthError>,
     graph_service_principal: OnceCell<ServicePrincipal>,
+    /// `None` when it could not be read: every read is then made directly.
+    inventory: OnceCell<Option<Inventory>>,
+    /// Applications this process has written (or whose credentials it has): the
+    /// inventory may predate the write, so their reads go to Graph.
+    written: Mutex<HashSet<String>>,
     application_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -25,6 +32,8 @@ impl Session {
             settings,
             graph: graph.map(Arc::new),
             graph_service_principal: OnceCell::new(),
+            inventory: OnceCell::new(),
+            written: Mutex::new(HashSet::new()),
             application_locks: Mutex::new(HashMap::new()),
         }
     }
@@ -74,6 +83,47 @@ impl Session {
     pub fn remember_graph_service_principal(&self, sp: ServicePrincipal) -> &ServicePrincipal {
         let _ = self.graph_service_principal.set(sp);
         self.graph_service_principal.get().expect("just set")
+    }
+
+    /// The tenant's psoxy-managed applications as this process first read them, for
+    /// serving refreshes; `None` for an application this process has written since,
+    /// or when the inventory could not be read (the caller then reads directly).
+    pub async fn inventory_for(&self, op: &Operation, object_id: &str) -> Option<&Inventory> {
+        if self
+            .written
+            .lock()
+            .expect("written")
+            .contains(&object_id.to_ascii_lowercase())
+        {
+            return None;
+        }
+        let graph = self.graph.as_ref().ok()?;
+        self.inventory
+            .get_or_init(|| async {
+                let with_graph_sp = self.graph_service_principal.get().is_none();
+                match Inventory::load(graph, op, with_graph_sp).await {
+                    Ok((inventory, graph_sp)) => {
+                        if let Some(sp) = graph_sp {
+                            self.remember_graph_service_principal(sp);
+                        }
+                        Some(inventory)
+                    }
+                    Err(e) => {
+                        tracing::debug!("reading every object directly: the inventory could not be read: {e}");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
+    /// Notes a write to an application or its credentials, before it is sent.
+    pub fn mark_written(&self, object_id: &str) {
+        self.written
+            .lock()
+            .expect("written")
+            .insert(object_id.to_ascii_lowercase());
     }
 
     /// Serialises writes to one application's sub-objects (owners, federated

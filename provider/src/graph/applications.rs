@@ -270,7 +270,7 @@ pub struct Snapshot {
 }
 
 /// The application properties the provider reads.
-const APPLICATION_FIELDS: &str = "id,appId,displayName,tags,requiredResourceAccess";
+pub(crate) const APPLICATION_FIELDS: &str = "id,appId,displayName,tags,requiredResourceAccess";
 
 pub fn application_request(object_id: &str) -> GraphRequest {
     GraphRequest::get(format!("/applications/{object_id}"))
@@ -307,8 +307,19 @@ pub async fn snapshot(
     fn parse<T: serde::de::DeserializeOwned>(v: Json) -> Result<T, GraphError> {
         serde_json::from_value(v).map_err(|e| GraphError::transport("parse".into(), e.to_string()))
     }
+    let mut application: Option<Application> = app.map(parse).transpose()?;
+    // Graph expands at most 20 owners: read them all where there may be more.
+    if let Some(app) = &mut application
+        && app
+            .owners
+            .as_ref()
+            .is_some_and(|o| o.len() >= super::inventory::EXPANDED_LIMIT)
+    {
+        let owners = GraphRequest::get(format!("/applications/{object_id}/owners")).query("$select", "id");
+        app.owners = Some(client.list(op, owners).await?);
+    }
     Ok(Snapshot {
-        application: app.map(parse).transpose()?,
+        application,
         service_principal: sp.map(parse).transpose()?,
         graph_service_principal: graph_sp.map(parse).transpose()?,
     })

@@ -439,9 +439,27 @@ impl GraphClient {
         op: &Operation,
         first: GraphRequest,
     ) -> Result<Vec<T>, GraphError> {
+        self.pages(op, first, std::collections::HashSet::new()).await
+    }
+
+    /// As [`Self::list`], from a next-page link already received.
+    pub async fn list_from<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        next_link: &str,
+    ) -> Result<Vec<T>, GraphError> {
+        let first = self.next_page(next_link).ok_or_else(|| self.foreign_link(next_link))?;
+        self.pages(op, first, [next_link.to_owned()].into()).await
+    }
+
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        first: GraphRequest,
+        mut seen: std::collections::HashSet<String>,
+    ) -> Result<Vec<T>, GraphError> {
         let mut items = Vec::new();
         let mut request = first;
-        let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
             let page: Collection<T> = self.send(op, &request).await?.parse()?;
             items.extend(page.value);
@@ -451,22 +469,25 @@ impl GraphClient {
             if !seen.insert(next.clone()) {
                 return Err(GraphError::transport(
                     request.describe(),
-                    format!(
-                        "Microsoft Graph sent the same next-page link twice ({next}); the provider stopped following it"
-                    ),
+                    format!("Microsoft Graph sent the same next-page link twice ({next}); the provider stopped following it"),
                 ));
             }
-            request = self.next_page(&next).ok_or_else(|| {
-                GraphError::transport(
-                    request.describe(),
-                    format!("Microsoft Graph sent a next-page link outside {} ({next}); the provider does not follow it", self.api_root),
-                )
-            })?;
+            request = self.next_page(&next).ok_or_else(|| self.foreign_link(&next))?;
         }
         Err(GraphError::transport(
             request.describe(),
             format!("the listing ran past {MAX_PAGES} pages; the provider stopped following it"),
         ))
+    }
+
+    fn foreign_link(&self, link: &str) -> GraphError {
+        GraphError::transport(
+            "GET (next page)".into(),
+            format!(
+                "Microsoft Graph sent a next-page link outside {} ({link}); the provider does not follow it",
+                self.api_root
+            ),
+        )
     }
 
     /// A next-page link as a request, if it points under this client's API root: the

@@ -122,6 +122,7 @@ impl Resource for FederatedCredential {
         };
         let object_id = desired.application_object_id.clone();
         let fields = fields_of(&desired);
+        session.mark_written(&object_id);
         let created = {
             let lock = lock_application(&session, &op, &object_id).await;
             let result = match lock {
@@ -152,7 +153,7 @@ impl Resource for FederatedCredential {
         let Some(prior) = decode::<State>(current, "state", diags) else {
             return current.clone();
         };
-        let Some((_session, graph)) = connect(&self.session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return current.clone();
         };
         let op = Operation::new(
@@ -168,7 +169,18 @@ impl Resource for FederatedCredential {
             }
         };
         let object_id = &prior.application_object_id;
-        match fics::read_riding_lag(&graph, &op, object_id, &prior.credential_id).await {
+        // Served from the tenant's inventory where it lists the credential; otherwise
+        // read directly, riding replication lag.
+        let listed = session
+            .inventory_for(&op, object_id)
+            .await
+            .and_then(|inventory| inventory.credential(object_id, &prior.credential_id))
+            .cloned();
+        let read = match listed {
+            Some(c) => Ok(Some(c)),
+            None => fics::read_riding_lag(&graph, &op, object_id, &prior.credential_id).await,
+        };
+        match read {
             Ok(Some(c)) => {
                 let tenant = prior.tenant_id.or(Some(caller.tenant_id));
                 let state = state_of(object_id, &c, tenant, prior.aws, prior.gcp, prior.timeouts);
@@ -214,6 +226,7 @@ impl Resource for FederatedCredential {
         let object_id = &prior.application_object_id;
         let fields = fields_of(&desired);
         if fields != fields_of_state(&prior) {
+            session.mark_written(object_id);
             let written = match lock_application(&session, &op, object_id).await {
                 Ok(_guard) => {
                     fics::update(&graph, &op, object_id, &prior.credential_id, &fields).await
@@ -259,6 +272,7 @@ impl Resource for FederatedCredential {
             return;
         }
         let object_id = &prior.application_object_id;
+        session.mark_written(object_id);
         let deleted = match lock_application(&session, &op, object_id).await {
             Ok(_guard) => fics::delete(&graph, &op, object_id, &prior.credential_id).await,
             Err(e) => Err(e),

@@ -36,10 +36,12 @@ use tfplugin::model::Attr;
 use tfplugin::schema::Schema;
 use tfplugin::value::{Type, Value};
 
-/// Tags on the service principal: hidden from users, as the application.
+/// Tags on the service principal: hidden from users, as the application, and the
+/// provider's own, by which refreshes find it.
 const SERVICE_PRINCIPAL_TAGS: &[&str] = &[
     applications::HIDE_APP_TAG,
     "WindowsAzureActiveDirectoryIntegratedApp",
+    applications::MANAGED_TAG,
 ];
 
 pub struct MsftConnector {
@@ -178,6 +180,7 @@ impl Resource for MsftConnector {
             }
         };
         tracing::info!(object_id = %app.id, client_id = %app.app_id, "created application");
+        session.mark_written(&app.id);
 
         // The application exists: from here on every path returns it in state.
         let mut not_added: Vec<String> = owners.split_off(owners.len().min(MAX_BOUND_OWNERS));
@@ -271,19 +274,37 @@ impl Resource for MsftConnector {
                 return current.clone();
             }
         };
-        // One round trip: application, its service principal and, the first time in
-        // this process, Microsoft Graph's service principal, in one $batch.
-        let fetch_graph_sp = session.cached_graph_service_principal().is_none();
-        let snapshot = match applications::snapshot_riding_lag(
-            &graph,
-            &op,
-            &prior.object_id,
-            &prior.client_id,
-            fetch_graph_sp,
-            !prior.service_principal_object_id.is_empty(),
-        )
-        .await
-        {
+        // Served from the tenant's inventory (one $batch for the whole refresh) where it
+        // holds the application and its service principal; otherwise one round trip:
+        // application, service principal and, the first time in this process,
+        // Microsoft Graph's service principal, in one $batch.
+        let listed = session
+            .inventory_for(&op, &prior.object_id)
+            .await
+            .and_then(|inventory| {
+                let app = inventory.application(&prior.object_id)?;
+                let sp = inventory.service_principal(&app.app_id)?;
+                Some(applications::Snapshot {
+                    application: Some(app.clone()),
+                    service_principal: Some(sp.clone()),
+                    graph_service_principal: None,
+                })
+            });
+        let read = match listed {
+            Some(snapshot) => Ok(Some(snapshot)),
+            None => {
+                applications::snapshot_riding_lag(
+                    &graph,
+                    &op,
+                    &prior.object_id,
+                    &prior.client_id,
+                    session.cached_graph_service_principal().is_none(),
+                    !prior.service_principal_object_id.is_empty(),
+                )
+                .await
+            }
+        };
+        let snapshot = match read {
             Ok(Some(s)) => s,
             Ok(None) => {
                 tracing::warn!(object_id = %prior.object_id, "application no longer exists; removing it from state");
@@ -374,6 +395,7 @@ impl Resource for MsftConnector {
         else {
             return prior_value.clone();
         };
+        session.mark_written(&prior.object_id);
         let _guard = match lock_application(&session, &op, &prior.object_id).await {
             Ok(g) => g,
             Err(e) => {
@@ -471,7 +493,7 @@ impl Resource for MsftConnector {
         let Some(prior) = decode::<State>(prior_value, "state", diags) else {
             return;
         };
-        let Some((_session, graph)) = connect(&self.session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return;
         };
         let op = Operation::new(
@@ -482,6 +504,7 @@ impl Resource for MsftConnector {
             diags.push(d);
             return;
         }
+        session.mark_written(&prior.object_id);
         let sp = Some(prior.service_principal_object_id.as_str()).filter(|s| !s.is_empty());
         let purge = prior.purge_on_destroy.unwrap_or(false);
         if let Err(e) =
