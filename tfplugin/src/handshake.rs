@@ -73,10 +73,8 @@ impl fmt::Display for HandshakeError {
         match self {
             Self::NotLaunchedByTerraform => write!(
                 f,
-                "This binary is a plugin for Terraform (the psoxy/psoxy provider). \
-                 It is not meant to be run directly: Terraform starts it itself.\n\
-                 Put it where `terraform init` finds it (see `make install` in the \
-                 project README), then run `terraform init` and `terraform plan`."
+                "This binary is a plugin for Terraform. It is not meant to be run \
+                 directly: Terraform starts it itself."
             ),
             Self::UnsupportedProtocol { offered } => write!(
                 f,

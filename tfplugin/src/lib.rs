@@ -1,5 +1,5 @@
 //! The Terraform plugin protocol layer: handshake, TLS, wire values, schema, plan rules,
-//! diagnostics and logging. Nothing here knows about Psoxy or Microsoft Graph.
+//! diagnostics and logging, independent of any one provider.
 
 pub mod diagnostics;
 pub mod framework;

@@ -3,6 +3,7 @@
 
 use super::framework::Provider;
 use super::handshake::{self, HandshakeEnv, HandshakeError};
+use super::logging::ProviderModules;
 use super::proto::go_plugin::{
     Empty, StdioData,
     grpc_controller_server::{GrpcController, GrpcControllerServer},
@@ -27,25 +28,109 @@ use tonic::{Request, Response, Status};
 
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
+/// Who the provider is, for what `serve` says and logs on its behalf.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    binary_name: String,
+    registry_address: String,
+    install_hint: Option<String>,
+    log_modules: ProviderModules,
+}
+
+impl ServeOptions {
+    /// `binary_name` as in `terraform-provider-example` (prefixes error messages and
+    /// names the provider in its TLS certificate); `registry_address` as in
+    /// `example/example` (named when someone runs the binary by hand).
+    ///
+    /// By default the provider's logs are those of the crate named like the binary
+    /// (`terraform_provider_example`), shown with the provider's type name (`example`)
+    /// as their module.
+    pub fn new(binary_name: impl Into<String>, registry_address: impl Into<String>) -> Self {
+        let binary_name = binary_name.into();
+        let registry_address = registry_address.into();
+        let type_name = registry_address
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            log_modules: ProviderModules {
+                crates: vec![binary_name.replace('-', "_")],
+                prefix: type_name,
+            },
+            binary_name,
+            registry_address,
+            install_hint: None,
+        }
+    }
+
+    /// Where to find installation instructions, added to the message shown when the
+    /// binary is run by hand, e.g. ``"see `make install` in the project README"``.
+    pub fn install_hint(mut self, hint: impl Into<String>) -> Self {
+        self.install_hint = Some(hint.into());
+        self
+    }
+
+    /// The crates (log target roots) whose logs are the provider's: they are logged at
+    /// the level `TF_LOG` asks for, other crates at warn at most.
+    pub fn log_crates<S: Into<String>>(mut self, crates: impl IntoIterator<Item = S>) -> Self {
+        self.log_modules.crates = crates.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What the provider's crate names become in a log line's `@module`:
+    /// `example_provider::graph::client` is shown as `<prefix>.graph`.
+    pub fn log_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.log_modules.prefix = prefix.into();
+        self
+    }
+
+    /// The binary's name, as given to [`ServeOptions::new`].
+    pub fn binary_name(&self) -> &str {
+        &self.binary_name
+    }
+
+    /// The provider's registry address, as given to [`ServeOptions::new`].
+    pub fn registry_address(&self) -> &str {
+        &self.registry_address
+    }
+
+    /// What a person who runs the binary by hand reads.
+    pub fn run_by_hand_message(&self) -> String {
+        let hint = self
+            .install_hint
+            .as_ref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        format!(
+            "This binary is a plugin for Terraform (the {} provider). It is not meant to be \
+             run directly: Terraform starts it itself.\nPut it where `terraform init` finds \
+             it{hint}, then run `terraform init` and `terraform plan`.",
+            self.registry_address
+        )
+    }
+}
+
 /// Runs the provider as Terraform's plugin; returns when Terraform shuts it down.
-pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
+pub async fn serve(provider: Arc<dyn Provider>, options: ServeOptions) -> ExitCode {
+    let name = options.binary_name();
     let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
         Ok(s) => s,
         Err(HandshakeError::NotLaunchedByTerraform) => {
-            eprintln!("{}", HandshakeError::NotLaunchedByTerraform);
+            eprintln!("{}", options.run_by_hand_message());
             return ExitCode::FAILURE;
         }
         Err(e) => {
-            eprintln!("terraform-provider-psoxy: {e}");
+            eprintln!("{name}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    super::logging::init();
-    match run(provider, settings).await {
+    super::logging::init(&options.log_modules);
+    match run(provider, settings, &options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("provider stopped: {e}");
-            eprintln!("terraform-provider-psoxy: {e}");
+            eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -54,6 +139,7 @@ pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
 async fn run(
     provider: Arc<dyn Provider>,
     settings: handshake::HandshakeSettings,
+    options: &ServeOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = handshake::bind(&settings).await?;
     let addr = listener.local_addr()?;
@@ -62,7 +148,7 @@ async fn run(
     let mut tls_config = None;
     let mut cert_der = None;
     if let Some(client_cert) = &settings.client_cert_pem {
-        let identity = tls::generate_server_identity()?;
+        let identity = tls::generate_server_identity(&options.binary_name)?;
         tls_config = Some(Arc::new(tls::server_config(&identity, client_cert)?));
         cert_der = Some(identity.cert_der);
     } else {
@@ -223,4 +309,44 @@ fn silent_until(
 ) -> impl Stream<Item = Result<StdioData, Status>> + Send {
     futures_util::stream::once(async move { shutdown.cancelled_owned().await })
         .filter_map(|()| async { None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_default_to_the_binary_and_registry_names() {
+        let options = ServeOptions::new("terraform-provider-example", "acme/example");
+        assert_eq!(options.binary_name(), "terraform-provider-example");
+        assert_eq!(options.registry_address(), "acme/example");
+        assert_eq!(
+            options.log_modules,
+            ProviderModules {
+                crates: vec!["terraform_provider_example".into()],
+                prefix: "example".into(),
+            }
+        );
+        let message = options.run_by_hand_message();
+        assert!(message.contains("(the acme/example provider)"), "{message}");
+        assert!(message.contains("finds it, then run"), "{message}");
+    }
+
+    #[test]
+    fn options_take_an_install_hint_and_log_crates() {
+        let options = ServeOptions::new("terraform-provider-example", "acme/example")
+            .install_hint("see the README")
+            .log_crates(["example_lib", "terraform_provider_example"])
+            .log_prefix("ex");
+        assert_eq!(
+            options.log_modules.crates,
+            ["example_lib", "terraform_provider_example"]
+        );
+        assert_eq!(options.log_modules.prefix, "ex");
+        assert!(
+            options
+                .run_by_hand_message()
+                .contains("finds it (see the README), then run")
+        );
+    }
 }
