@@ -66,14 +66,7 @@ pub fn init(modules: &ProviderModules) {
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("TF_LOG").ok());
     let level = level_from_setting(setting.as_deref());
-    // gRPC and HTTP libraries are chatty at debug; only their warnings are of interest.
-    let filter = modules
-        .crates
-        .iter()
-        .fold(Targets::new(), |targets, name| {
-            targets.with_target(name.clone(), level)
-        })
-        .with_default(level.min(LevelFilter::WARN));
+    let filter = filter(modules, level);
     let layer = GoPluginJsonLayer::new(std::io::stderr())
         .with_modules(modules.clone())
         .with_filter(filter);
@@ -85,6 +78,22 @@ pub fn init(modules: &ProviderModules) {
             .unwrap_or_default();
         tracing::error!(%location, "provider panic: {}", panic_message(info.payload()));
     }));
+}
+
+/// The provider's crates, and this one, at `level`; gRPC and HTTP libraries, chatty at
+/// debug, at warn at most.
+fn filter(modules: &ProviderModules, level: LevelFilter) -> Targets {
+    // This crate's own events (serving, Stop, refused connections) are the provider's
+    // too.
+    modules
+        .crates
+        .iter()
+        .map(String::as_str)
+        .chain([env!("CARGO_CRATE_NAME")])
+        .fold(Targets::new(), |targets, name| {
+            targets.with_target(name.to_owned(), level)
+        })
+        .with_default(level.min(LevelFilter::WARN))
 }
 
 /// The text of a panic payload, for logs and for the diagnostic the user sees.
@@ -287,6 +296,19 @@ mod tests {
         assert_eq!(level_from_setting(Some("debug")), LevelFilter::DEBUG);
         assert_eq!(level_from_setting(None), LevelFilter::WARN);
         assert_eq!(level_from_setting(Some("off")), LevelFilter::OFF);
+    }
+
+    #[test]
+    fn the_providers_crates_and_this_one_log_at_the_level_asked_for() {
+        let modules = ProviderModules {
+            crates: vec!["example_provider".into()],
+            prefix: "example".into(),
+        };
+        let targets = filter(&modules, LevelFilter::DEBUG);
+        assert!(targets.would_enable("example_provider::graph", &Level::DEBUG));
+        assert!(targets.would_enable("tfplugin::server", &Level::DEBUG));
+        assert!(!targets.would_enable("h2::codec", &Level::DEBUG));
+        assert!(targets.would_enable("h2::codec", &Level::WARN));
     }
 
     #[test]
