@@ -2,7 +2,7 @@
 //! side services, until Terraform says Shutdown.
 
 use super::framework::Provider;
-use super::handshake::{self, HandshakeEnv, HandshakeError};
+use super::handshake::{self, HandshakeEnv, HandshakeError, Listener};
 use super::logging::ProviderModules;
 use super::proto::go_plugin::{
     Empty, StdioData,
@@ -13,10 +13,12 @@ use super::proto::tfplugin5::provider_server::ProviderServer;
 use super::rpc::PluginService;
 use super::tls;
 use futures_util::StreamExt as _;
+use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -24,6 +26,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
+use tonic::transport::server::{Connected, Router};
 use tonic::{Request, Response, Status};
 
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -142,7 +145,7 @@ async fn run(
     options: &ServeOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = handshake::bind(&settings).await?;
-    let addr = listener.local_addr()?;
+    let addr = listener.addr()?;
     let shutdown = CancellationToken::new();
 
     let mut tls_config = None;
@@ -173,14 +176,34 @@ async fn run(
     ignore_interrupts();
     // The handshake line goes out only once the listener exists: Terraform connects
     // right after reading it.
-    let line = handshake::handshake_line(addr, cert_der.as_deref());
+    let line = handshake::handshake_line(&addr, cert_der.as_deref());
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}")?;
         stdout.flush()?;
     }
-    tracing::debug!(%addr, tls = cert_der.is_some(), "serving Terraform");
+    tracing::debug!(%addr, network = addr.network(), tls = cert_der.is_some(), "serving Terraform");
 
+    match listener {
+        Listener::Tcp(tcp) => serve_on(router, tcp, tls_config, shutdown).await?,
+        #[cfg(unix)]
+        Listener::Unix(unix, socket_dir) => {
+            let served = serve_on(router, unix, tls_config, shutdown).await;
+            // Removes the socket and its directory.
+            drop(socket_dir);
+            served?
+        }
+    }
+    tracing::debug!("shut down by Terraform");
+    Ok(())
+}
+
+async fn serve_on<L: Accept>(
+    router: Router,
+    listener: L,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
     match tls_config {
         Some(config) => {
             router
@@ -188,28 +211,56 @@ async fn run(
                     tls_incoming(listener, config),
                     shutdown.cancelled_owned(),
                 )
-                .await?
+                .await
         }
         None => {
             router
                 .serve_with_incoming_shutdown(plain_incoming(listener), shutdown.cancelled_owned())
-                .await?
+                .await
         }
     }
-    tracing::debug!("shut down by Terraform");
-    Ok(())
 }
 
-/// Accepts one connection with Nagle's algorithm off: gRPC sends small frames and
-/// waits for answers, and delayed ACKs would otherwise add ~40 ms to every request.
-async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAddr)> {
-    match listener.accept().await {
-        Ok((tcp, peer)) => {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!("could not set TCP_NODELAY: {e}");
-            }
-            Some((tcp, peer))
+/// A listener whose connections tonic can serve.
+trait Accept: Send + Sync + 'static {
+    type Io: AsyncRead
+        + AsyncWrite
+        + Connected<ConnectInfo: Clone + Send + Sync + 'static>
+        + Unpin
+        + Send
+        + 'static;
+
+    /// The next connection and a description of its peer for logs.
+    fn accept_io(&self) -> impl Future<Output = std::io::Result<(Self::Io, String)>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Io = TcpStream;
+
+    /// With Nagle's algorithm off: gRPC sends small frames and waits for answers, and
+    /// delayed ACKs would otherwise add ~40 ms to every request.
+    async fn accept_io(&self) -> std::io::Result<(TcpStream, String)> {
+        let (tcp, peer) = self.accept().await?;
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY: {e}");
         }
+        Ok((tcp, peer.to_string()))
+    }
+}
+
+#[cfg(unix)]
+impl Accept for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept_io(&self) -> std::io::Result<(tokio::net::UnixStream, String)> {
+        let (stream, _) = self.accept().await?;
+        Ok((stream, "unix socket peer".to_owned()))
+    }
+}
+
+async fn accept<L: Accept>(listener: &L) -> Option<(L::Io, String)> {
+    match listener.accept_io().await {
+        Ok(accepted) => Some(accepted),
         Err(e) => {
             tracing::warn!("accept failed: {e}");
             // Out of file descriptors and the like: do not spin.
@@ -219,11 +270,11 @@ async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAd
     }
 }
 
-fn plain_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
+fn plain_incoming<L: Accept>(listener: L) -> impl Stream<Item = std::io::Result<L::Io>> {
     futures_util::stream::unfold(listener, |listener| async move {
         loop {
-            if let Some((tcp, _)) = accept(&listener).await {
-                return Some((Ok(tcp), listener));
+            if let Some((io, _)) = accept(&listener).await {
+                return Some((Ok(io), listener));
             }
         }
     })
@@ -231,22 +282,22 @@ fn plain_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<T
 
 /// Connections that completed the TLS handshake; the rest are logged and dropped, so
 /// that a stranger's connection attempt cannot disturb Terraform's.
-fn tls_incoming(
-    listener: TcpListener,
+fn tls_incoming<L: Accept>(
+    listener: L,
     config: Arc<rustls::ServerConfig>,
-) -> impl Stream<Item = std::io::Result<TlsStream<TcpStream>>> {
+) -> impl Stream<Item = std::io::Result<TlsStream<L::Io>>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(16);
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
-            let Some((tcp, peer)) = accept(&listener).await else {
+            let Some((io, peer)) = accept(&listener).await else {
                 continue;
             };
             let acceptor = acceptor.clone();
             let sender = sender.clone();
             tokio::spawn(async move {
                 // A client that never finishes the handshake must not hold a socket.
-                match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(io))
                     .await
                 {
                     Ok(Ok(stream)) => {
