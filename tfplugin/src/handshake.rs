@@ -13,6 +13,7 @@ use tokio::net::UnixListener;
 #[cfg(unix)]
 pub use unix::SocketDir;
 
+/// The environment variable carrying the magic cookie.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Fixed by Terraform for every provider, forever; it only proves the launcher is Terraform.
 pub const MAGIC_COOKIE_VALUE: &str =
@@ -25,20 +26,29 @@ pub const APP_PROTOCOL_VERSION: u32 = 5;
 /// What Terraform told the provider through its environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HandshakeEnv {
+    /// `TF_PLUGIN_MAGIC_COOKIE`.
     pub magic_cookie: Option<String>,
+    /// `PLUGIN_PROTOCOL_VERSIONS`, e.g. `5,6`.
     pub protocol_versions: Option<String>,
+    /// `PLUGIN_MIN_PORT`.
     pub min_port: Option<String>,
+    /// `PLUGIN_MAX_PORT`.
     pub max_port: Option<String>,
+    /// `PLUGIN_CLIENT_CERT`: Terraform's client certificate (PEM).
     pub client_cert_pem: Option<String>,
+    /// `TF_DISABLE_PLUGIN_TLS` is set.
     pub tls_disabled: bool,
+    /// `PLUGIN_UNIX_SOCKET_DIR`.
     pub unix_socket_dir: Option<String>,
 }
 
 impl HandshakeEnv {
+    /// Reads the process environment.
     pub fn from_process_env() -> Self {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
 
+    /// Reads the variables through `lookup` (for tests); empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         Self {
@@ -56,6 +66,7 @@ impl HandshakeEnv {
 /// The checked outcome of the handshake environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandshakeSettings {
+    /// The TCP ports Terraform allows, if it limits them.
     pub port_range: Option<(u16, u16)>,
     /// Terraform's client certificate (PEM); `None` means plain gRPC without TLS.
     pub client_cert_pem: Option<String>,
@@ -64,18 +75,26 @@ pub struct HandshakeSettings {
     pub unix_socket_dir: Option<PathBuf>,
 }
 
+/// Why the provider cannot serve Terraform.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HandshakeError {
     /// Started by hand or by something that is not Terraform.
     NotLaunchedByTerraform,
+    /// Terraform offered no protocol version this crate speaks (5).
     UnsupportedProtocol {
+        /// The versions offered.
         offered: String,
     },
+    /// `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT` do not make a range.
     InvalidPortRange(String),
+    /// Every port in the allowed range is taken.
     NoFreePort {
+        /// Lowest port allowed.
         min: u16,
+        /// Highest port allowed.
         max: u16,
     },
+    /// The listener could not be created.
     Bind(String),
 }
 
@@ -103,6 +122,8 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
+/// Checks the environment Terraform set: launched by Terraform, protocol 5 on offer, a sane
+/// port range.
 pub fn check(env: &HandshakeEnv) -> Result<HandshakeSettings, HandshakeError> {
     if env.magic_cookie.as_deref() != Some(MAGIC_COOKIE_VALUE) {
         return Err(HandshakeError::NotLaunchedByTerraform);

@@ -27,10 +27,12 @@ use std::time::{Duration, SystemTime};
 
 /// The provider's certificate and key for one process lifetime.
 pub struct ServerIdentity {
+    /// The certificate (DER), announced in the handshake line.
     pub cert_der: Vec<u8>,
     key_der: Vec<u8>,
 }
 
+/// The TLS setup failed.
 #[derive(Debug)]
 pub struct TlsError(pub String);
 

@@ -36,6 +36,7 @@ impl<T: ?Sized> Registered<T> {
     }
 }
 
+/// The `tfplugin5.Provider` gRPC service around a [`Provider`].
 pub struct PluginService {
     provider: Arc<dyn Provider>,
     provider_schema: Schema,
@@ -48,6 +49,7 @@ pub struct PluginService {
 }
 
 impl PluginService {
+    /// Reads the provider's schemas and types once; Terraform asks for them on every start.
     pub fn new(provider: Arc<dyn Provider>) -> Self {
         let provider_schema = provider.schema();
         let provider_type = provider_schema.block.value_type();
