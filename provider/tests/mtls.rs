@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{ClientCert, connect, launch};
+use support::{ClientCert, connect, connect_presenting, launch, launch_with_env};
 use tfplugin::proto::go_plugin::{Empty, grpc_controller_client::GrpcControllerClient};
 use tfplugin::proto::tfplugin5::{get_provider_schema, provider_client::ProviderClient};
 
@@ -60,6 +60,10 @@ async fn serves_terraforms_certificate_and_refuses_others() {
 async fn shutdown_ends_the_process_cleanly() {
     let terraform = ClientCert::generate();
     let mut launched = launch(BINARY, Some(&terraform.cert_pem));
+    assert_eq!(launched.network, "unix", "{}", launched.handshake_line);
+    let socket = std::path::PathBuf::from(&launched.addr);
+    let socket_dir = socket.parent().unwrap().to_owned();
+    assert!(socket.exists());
     let channel = connect(&launched, Some(&terraform)).await.unwrap();
     GrpcControllerClient::new(channel)
         .shutdown(Empty {})
@@ -70,6 +74,8 @@ async fn shutdown_ends_the_process_cleanly() {
     loop {
         if let Some(status) = launched.child.try_wait().unwrap() {
             assert!(status.success(), "exit status {status}");
+            assert!(!socket.exists(), "socket left behind");
+            assert!(!socket_dir.exists(), "socket directory left behind");
             break;
         }
         assert!(
@@ -89,15 +95,80 @@ async fn without_a_client_certificate_tls_is_off() {
         "{}",
         launched.handshake_line
     );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", launched.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = connect(&launched, None).await.unwrap();
     let schema = ProviderClient::new(channel)
         .get_schema(get_provider_schema::Request {})
         .await
         .unwrap()
         .into_inner();
     assert!(schema.provider.is_some());
+}
+
+async fn schema_served(channel: tonic::transport::Channel) -> bool {
+    ProviderClient::new(channel)
+        .get_schema(get_provider_schema::Request {})
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn terraforms_certificate_presented_with_a_different_key_is_refused() {
+    let terraform = ClientCert::generate();
+    let launched = launch(BINARY, Some(&terraform.cert_pem));
+    // The same hand-built client is served when it holds the key: what follows fails
+    // for the key alone.
+    let holder = connect_presenting(&launched, &terraform.cert_pem, &terraform.key_pem)
+        .await
+        .expect("connect with Terraform's certificate and key");
+    assert!(schema_served(holder).await, "the key holder was refused");
+
+    let impostor_key = ClientCert::generate().key_pem;
+    let served = match connect_presenting(&launched, &terraform.cert_pem, &impostor_key).await {
+        Err(_) => false,
+        Ok(channel) => schema_served(channel).await,
+    };
+    assert!(
+        !served,
+        "a client with Terraform's certificate but another key was served"
+    );
+}
+
+#[tokio::test]
+async fn falls_back_to_tcp_and_keeps_mutual_tls() {
+    // A socket directory that cannot be used: the provider announces TCP instead.
+    let missing = tempfile::tempdir().unwrap().path().join("gone");
+    let terraform = ClientCert::generate();
+    let launched = launch_with_env(
+        BINARY,
+        Some(&terraform.cert_pem),
+        &[("PLUGIN_UNIX_SOCKET_DIR", missing.to_str().unwrap())],
+    );
+    assert_eq!(launched.network, "tcp", "{}", launched.handshake_line);
+    assert!(launched.addr.starts_with("127.0.0.1:"), "{}", launched.addr);
+    let channel = connect(&launched, Some(&terraform)).await.unwrap();
+    assert!(schema_served(channel).await);
+    let stranger = ClientCert::generate();
+    let refused = match connect(&launched, Some(&stranger)).await {
+        Err(_) => true,
+        Ok(channel) => !schema_served(channel).await,
+    };
+    assert!(refused, "a stranger was served over TCP");
+}
+
+#[tokio::test]
+async fn honours_plugin_unix_socket_dir() {
+    let base = tempfile::tempdir().unwrap();
+    let terraform = ClientCert::generate();
+    let launched = launch_with_env(
+        BINARY,
+        Some(&terraform.cert_pem),
+        &[("PLUGIN_UNIX_SOCKET_DIR", base.path().to_str().unwrap())],
+    );
+    assert_eq!(launched.network, "unix");
+    assert!(
+        std::path::Path::new(&launched.addr).starts_with(base.path()),
+        "{}",
+        launched.addr
+    );
+    assert!(schema_served(connect(&launched, Some(&terraform)).await.unwrap()).await);
 }

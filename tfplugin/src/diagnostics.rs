@@ -10,33 +10,40 @@ use std::fmt;
 pub struct AttributePath(pub Vec<PathStep>);
 
 impl AttributePath {
+    /// The whole value (a diagnostic about the resource as a whole).
     pub fn root() -> Self {
         Self(Vec::new())
     }
 
+    /// A top-level attribute.
     pub fn attr(name: impl Into<String>) -> Self {
         Self(vec![PathStep::Attr(name.into())])
     }
 
+    /// This path, then an attribute of the object there.
     pub fn then_attr(mut self, name: impl Into<String>) -> Self {
         self.0.push(PathStep::Attr(name.into()));
         self
     }
 
+    /// This path, then an element of the list, set or tuple there.
     pub fn then_index(mut self, index: i64) -> Self {
         self.0.push(PathStep::Index(index));
         self
     }
 
+    /// This path, then an entry of the map there.
     pub fn then_key(mut self, key: impl Into<String>) -> Self {
         self.0.push(PathStep::Key(key.into()));
         self
     }
 
+    /// Whether the path names the whole value.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The path as the protocol sends it.
     pub fn to_proto(&self) -> pb::AttributePath {
         use pb::attribute_path::{Step, step::Selector};
         let steps = self
@@ -53,6 +60,7 @@ impl AttributePath {
         pb::AttributePath { steps }
     }
 
+    /// A path Terraform sent.
     pub fn from_proto(path: &pb::AttributePath) -> Self {
         use pb::attribute_path::step::Selector;
         Self(
@@ -83,21 +91,30 @@ impl fmt::Display for AttributePath {
     }
 }
 
+/// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// The operation fails.
     Error,
+    /// Shown to the user; the operation goes on.
     Warning,
 }
 
+/// One message for the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// A short headline.
     pub summary: String,
+    /// What happened and what to do about it.
     pub detail: String,
+    /// The attribute to blame, so that Terraform points at its line of configuration.
     pub attribute: Option<AttributePath>,
 }
 
 impl Diagnostic {
+    /// An error not tied to an attribute.
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
@@ -107,6 +124,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning not tied to an attribute.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
@@ -114,11 +132,13 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic, blamed on `path` (the root path blames nothing).
     pub fn at(mut self, path: AttributePath) -> Self {
         self.attribute = (!path.is_root()).then_some(path);
         self
     }
 
+    /// The diagnostic as the protocol sends it.
     pub fn to_proto(&self) -> pb::Diagnostic {
         pb::Diagnostic {
             severity: match self.severity {
@@ -137,22 +157,27 @@ impl Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// No diagnostics.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a diagnostic.
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
     }
 
+    /// Adds an error not tied to an attribute.
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::error(summary, detail));
     }
 
+    /// Adds a warning not tied to an attribute.
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::warning(summary, detail));
     }
 
+    /// Adds an error blamed on the attribute at `path`.
     pub fn attribute_error(
         &mut self,
         path: AttributePath,
@@ -162,6 +187,7 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
+    /// Adds a warning blamed on the attribute at `path`.
     pub fn attribute_warning(
         &mut self,
         path: AttributePath,
@@ -171,22 +197,27 @@ impl Diagnostics {
         self.push(Diagnostic::warning(summary, detail).at(path));
     }
 
+    /// Adds all of `other`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
+    /// Whether any diagnostic is an error (the operation failed).
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// Whether there are no diagnostics at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The diagnostics in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
+    /// The diagnostics as the protocol sends them.
     pub fn to_proto(&self) -> Vec<pb::Diagnostic> {
         self.0.iter().map(Diagnostic::to_proto).collect()
     }

@@ -28,19 +28,48 @@ pub fn level_from_setting(setting: Option<&str>) -> LevelFilter {
     }
 }
 
-/// Installs the JSON layer and a panic hook that logs panics without a backtrace.
-pub fn init() {
+/// Which log targets are the provider's own, and how their `@module` is shortened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderModules {
+    /// Crate names (log target roots) whose events are the provider's.
+    pub crates: Vec<String>,
+    /// What replaces a crate name in `@module`: `my_provider::graph::client` becomes
+    /// `<prefix>.graph`. Empty keeps targets as they are.
+    pub prefix: String,
+}
+
+impl ProviderModules {
+    fn owns(&self, root: &str) -> bool {
+        self.crates.iter().any(|c| c == root)
+    }
+
+    /// The `@module` of an event: short for the provider's crates, the target otherwise.
+    fn module_of(&self, target: &str) -> String {
+        let mut parts = target.split("::");
+        let root = parts.next().unwrap_or_default();
+        if self.prefix.is_empty() || !self.owns(root) {
+            return target.to_owned();
+        }
+        match parts.next() {
+            Some(layer) => format!("{}.{layer}", self.prefix),
+            None => self.prefix.clone(),
+        }
+    }
+}
+
+/// Installs the JSON layer and a panic hook that logs panics without a backtrace. The
+/// provider's crates log at the level `TF_LOG_PROVIDER`/`TF_LOG` asks for; everything
+/// else (gRPC, HTTP libraries) at warn at most.
+pub fn init(modules: &ProviderModules) {
     let setting = std::env::var("TF_LOG_PROVIDER")
         .ok()
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("TF_LOG").ok());
     let level = level_from_setting(setting.as_deref());
-    // gRPC and HTTP libraries are chatty at debug; only their warnings are of interest.
-    let filter = Targets::new()
-        .with_target("psoxy_provider", level)
-        .with_target("terraform_provider_psoxy", level)
-        .with_default(level.min(LevelFilter::WARN));
-    let layer = GoPluginJsonLayer::new(std::io::stderr()).with_filter(filter);
+    let filter = filter(modules, level);
+    let layer = GoPluginJsonLayer::new(std::io::stderr())
+        .with_modules(modules.clone())
+        .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -49,6 +78,22 @@ pub fn init() {
             .unwrap_or_default();
         tracing::error!(%location, "provider panic: {}", panic_message(info.payload()));
     }));
+}
+
+/// The provider's crates, and this one, at `level`; gRPC and HTTP libraries, chatty at
+/// debug, at warn at most.
+fn filter(modules: &ProviderModules, level: LevelFilter) -> Targets {
+    // This crate's own events (serving, Stop, refused connections) are the provider's
+    // too.
+    modules
+        .crates
+        .iter()
+        .map(String::as_str)
+        .chain([env!("CARGO_CRATE_NAME")])
+        .fold(Targets::new(), |targets, name| {
+            targets.with_target(name.to_owned(), level)
+        })
+        .with_default(level.min(LevelFilter::WARN))
 }
 
 /// The text of a panic payload, for logs and for the diagnostic the user sees.
@@ -65,13 +110,22 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A tracing layer writing one go-plugin JSON object per event.
 pub struct GoPluginJsonLayer<W> {
     writer: Mutex<W>,
+    modules: ProviderModules,
 }
 
 impl<W: Write> GoPluginJsonLayer<W> {
+    /// A layer writing to `writer`, with each event's target as its `@module`.
     pub fn new(writer: W) -> Self {
         Self {
             writer: Mutex::new(writer),
+            modules: ProviderModules::default(),
         }
+    }
+
+    /// Shortens the `@module` of the provider's own events.
+    pub fn with_modules(mut self, modules: ProviderModules) -> Self {
+        self.modules = modules;
+        self
     }
 }
 
@@ -81,7 +135,7 @@ where
     W: Write + Send + 'static,
 {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut line = format_event(event);
+        let mut line = format_event(event, &self.modules);
         line.push('\n');
         if let Ok(mut writer) = self.writer.lock() {
             // A broken stderr must never take the provider down.
@@ -91,7 +145,7 @@ where
     }
 }
 
-fn format_event(event: &Event<'_>) -> String {
+fn format_event(event: &Event<'_>, modules: &ProviderModules) -> String {
     let mut fields = FieldCollector::default();
     event.record(&mut fields);
     let mut object = Map::new();
@@ -109,7 +163,7 @@ fn format_event(event: &Event<'_>) -> String {
     );
     object.insert(
         "@module".into(),
-        Json::from(module_of(event.metadata().target())),
+        Json::from(modules.module_of(event.metadata().target())),
     );
     for (key, value) in fields.rest {
         // go-plugin reads the @-keys as strings; a field must never replace one.
@@ -128,18 +182,6 @@ fn hclog_level(level: &Level) -> &'static str {
         Level::INFO => "info",
         Level::WARN => "warn",
         Level::ERROR => "error",
-    }
-}
-
-/// `psoxy_provider::graph::client` becomes `psoxy.graph`, short enough for a log line.
-fn module_of(target: &str) -> String {
-    let mut parts = target.split("::");
-    match (parts.next(), parts.next()) {
-        (Some("psoxy_provider" | "terraform_provider_psoxy"), Some(layer)) => {
-            format!("psoxy.{layer}")
-        }
-        (Some("psoxy_provider" | "terraform_provider_psoxy"), None) => "psoxy".to_owned(),
-        _ => target.to_owned(),
     }
 }
 
@@ -222,13 +264,13 @@ mod tests {
     #[test]
     fn lines_carry_the_fields_go_plugin_reads() {
         let lines = capture(LevelFilter::DEBUG, || {
-            tracing::debug!(resource = "psoxy_msft_connector", calls = 3u64, "planned");
+            tracing::debug!(resource = "example_thing", calls = 3u64, "planned");
         });
         assert_eq!(lines.len(), 1);
         let line = &lines[0];
         assert_eq!(line["@level"], "debug");
         assert_eq!(line["@message"], "planned");
-        assert_eq!(line["resource"], "psoxy_msft_connector");
+        assert_eq!(line["resource"], "example_thing");
         assert_eq!(line["calls"], 3);
         // go-plugin parses this exact layout: microseconds and a Z.
         let ts = line["@timestamp"].as_str().unwrap();
@@ -257,9 +299,55 @@ mod tests {
     }
 
     #[test]
+    fn the_providers_crates_and_this_one_log_at_the_level_asked_for() {
+        let modules = ProviderModules {
+            crates: vec!["example_provider".into()],
+            prefix: "example".into(),
+        };
+        let targets = filter(&modules, LevelFilter::DEBUG);
+        assert!(targets.would_enable("example_provider::graph", &Level::DEBUG));
+        assert!(targets.would_enable("tfplugin::server", &Level::DEBUG));
+        assert!(!targets.would_enable("h2::codec", &Level::DEBUG));
+        assert!(targets.would_enable("h2::codec", &Level::WARN));
+    }
+
+    #[test]
     fn modules_are_shortened() {
-        assert_eq!(module_of("psoxy_provider::graph::client"), "psoxy.graph");
-        assert_eq!(module_of("psoxy_provider"), "psoxy");
-        assert_eq!(module_of("h2::codec"), "h2::codec");
+        let modules = ProviderModules {
+            crates: vec![
+                "example_provider".into(),
+                "terraform_provider_example".into(),
+            ],
+            prefix: "example".into(),
+        };
+        assert_eq!(
+            modules.module_of("example_provider::graph::client"),
+            "example.graph"
+        );
+        assert_eq!(modules.module_of("terraform_provider_example"), "example");
+        assert_eq!(modules.module_of("h2::codec"), "h2::codec");
+        assert_eq!(
+            modules.module_of("example_provider_extra::x"),
+            "example_provider_extra::x"
+        );
+        assert_eq!(
+            ProviderModules::default().module_of("example_provider::graph"),
+            "example_provider::graph"
+        );
+    }
+
+    #[test]
+    fn the_layer_writes_the_short_module() {
+        let buffer = Buffer::default();
+        let modules = ProviderModules {
+            crates: vec![module_path!().split("::").next().unwrap().to_owned()],
+            prefix: "short".into(),
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(GoPluginJsonLayer::new(buffer.clone()).with_modules(modules));
+        tracing::subscriber::with_default(subscriber, || tracing::warn!("hello"));
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: Json = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["@module"], "short.logging");
     }
 }

@@ -8,9 +8,12 @@ use super::diagnostics::AttributePath;
 use super::schema::{Block, Nesting};
 use super::value::Value;
 
+/// The outcome of the generic plan rules.
 #[derive(Debug, PartialEq)]
 pub struct PlannedChange {
+    /// The planned new state.
     pub planned: Value,
+    /// Attributes whose change forces replacement.
     pub requires_replace: Vec<AttributePath>,
 }
 

@@ -9,18 +9,22 @@ use super::value::{Type, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A resource's, data source's or provider's schema.
 #[derive(Clone, Debug)]
 pub struct Schema {
     /// Bumped when the state layout changes; `UpgradeResourceState` migrates older state.
     pub version: i64,
+    /// The top-level block.
     pub block: Block,
 }
 
 impl Schema {
+    /// A schema at `version` with `block` as its top level.
     pub fn new(version: i64, block: Block) -> Self {
         Self { version, block }
     }
 
+    /// The schema as the protocol sends it.
     pub fn to_proto(&self) -> pb::Schema {
         pb::Schema {
             version: self.version,
@@ -29,35 +33,53 @@ impl Schema {
     }
 }
 
+/// A block: attributes and nested blocks.
 #[derive(Clone, Debug, Default)]
 pub struct Block {
+    /// Markdown shown in documentation.
     pub description: String,
+    /// Whether the whole block is deprecated.
     pub deprecated: bool,
+    /// The block's attributes.
     pub attributes: Vec<Attribute>,
+    /// The blocks nested in it.
     pub blocks: Vec<NestedBlock>,
 }
 
+/// How a nested block repeats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nesting {
+    /// At most one; an object or null.
     Single,
+    /// An ordered list of blocks.
     List,
+    /// An unordered set of blocks.
     Set,
+    /// Blocks keyed by label.
     Map,
+    /// Like `Single`, but never null: an absent block reads as an object of nulls.
     Group,
 }
 
+/// A block nested in another.
 #[derive(Clone, Debug)]
 pub struct NestedBlock {
+    /// The block type's name in configuration.
     pub name: String,
+    /// How it repeats.
     pub nesting: Nesting,
+    /// Its content.
     pub block: Block,
+    /// Fewest blocks allowed (0: no limit).
     pub min_items: i64,
+    /// Most blocks allowed (0: no limit).
     pub max_items: i64,
 }
 
 /// A check on a known, non-null attribute value. Validators never see unknown values:
 /// those are checked again once known, at apply.
 pub trait Validator: Send + Sync {
+    /// Adds diagnostics, blamed on `path`, for what is wrong with `value`.
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics);
 }
 
@@ -70,15 +92,22 @@ where
     }
 }
 
+/// An attribute of a block.
 #[derive(Clone)]
 pub struct Attribute {
+    /// The attribute's name in configuration.
     pub name: String,
+    /// Its type.
     pub ty: Type,
     /// Markdown.
     pub description: String,
+    /// The user must set it.
     pub required: bool,
+    /// The user may set it.
     pub optional: bool,
+    /// The provider sets it (alone, or when the user does not).
     pub computed: bool,
+    /// Terraform hides it in plans and output.
     pub sensitive: bool,
     /// Why the attribute is deprecated and what to use instead.
     pub deprecation: Option<String>,
@@ -87,6 +116,7 @@ pub struct Attribute {
     /// A computed value that does not change when other attributes do (an id, say):
     /// the plan keeps the prior value instead of marking it unknown.
     pub use_state_for_unknown: bool,
+    /// Checks on known, non-null values.
     pub validators: Vec<Arc<dyn Validator>>,
 }
 
@@ -123,6 +153,7 @@ impl Attribute {
         }
     }
 
+    /// Set by the user, always.
     pub fn required(name: &str, ty: Type) -> Self {
         Self {
             required: true,
@@ -130,6 +161,7 @@ impl Attribute {
         }
     }
 
+    /// Set by the user, or null.
     pub fn optional(name: &str, ty: Type) -> Self {
         Self {
             optional: true,
@@ -154,31 +186,38 @@ impl Attribute {
         }
     }
 
+    /// The attribute's documentation (Markdown).
     pub fn description(mut self, markdown: &str) -> Self {
         self.description = markdown.to_owned();
         self
     }
 
+    /// Hides the value in plans and output.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
         self
     }
 
+    /// Marks the attribute deprecated, saying why and what to use instead.
     pub fn deprecated(mut self, why: &str) -> Self {
         self.deprecation = Some(why.to_owned());
         self
     }
 
+    /// A change of this attribute replaces the remote object.
     pub fn requires_replace(mut self) -> Self {
         self.requires_replace = true;
         self
     }
 
+    /// Keeps the prior value in plans instead of marking it unknown (for values that never
+    /// change, like ids).
     pub fn use_state_for_unknown(mut self) -> Self {
         self.use_state_for_unknown = true;
         self
     }
 
+    /// Adds a check on known, non-null values.
     pub fn validator(mut self, v: impl Validator + 'static) -> Self {
         self.validators.push(Arc::new(v));
         self
@@ -205,6 +244,7 @@ impl Attribute {
 }
 
 impl NestedBlock {
+    /// A nested block named `name`, without item limits.
     pub fn new(name: &str, nesting: Nesting, block: Block) -> Self {
         Self {
             name: name.to_owned(),
@@ -215,12 +255,14 @@ impl NestedBlock {
         }
     }
 
+    /// Limits the number of blocks (0: no limit).
     pub fn items(mut self, min: i64, max: i64) -> Self {
         self.min_items = min;
         self.max_items = max;
         self
     }
 
+    /// The type of the nested block's value: an object, or a list, set or map of objects.
     pub fn value_type(&self) -> Type {
         let object = self.block.value_type();
         match self.nesting {
@@ -233,6 +275,7 @@ impl NestedBlock {
 }
 
 impl Block {
+    /// An empty block with a description (Markdown).
     pub fn new(description: &str) -> Self {
         Self {
             description: description.to_owned(),
@@ -240,16 +283,19 @@ impl Block {
         }
     }
 
+    /// Adds an attribute.
     pub fn attribute(mut self, attribute: Attribute) -> Self {
         self.attributes.push(attribute);
         self
     }
 
+    /// Adds a nested block.
     pub fn block(mut self, block: NestedBlock) -> Self {
         self.blocks.push(block);
         self
     }
 
+    /// The attribute named `name`.
     pub fn find_attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
@@ -266,6 +312,7 @@ impl Block {
         Type::Object(attrs)
     }
 
+    /// The block as the protocol sends it.
     pub fn to_proto(&self, version: i64) -> pb::schema::Block {
         pb::schema::Block {
             version,

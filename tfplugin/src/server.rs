@@ -2,7 +2,8 @@
 //! side services, until Terraform says Shutdown.
 
 use super::framework::Provider;
-use super::handshake::{self, HandshakeEnv, HandshakeError};
+use super::handshake::{self, HandshakeEnv, HandshakeError, Listener};
+use super::logging::ProviderModules;
 use super::proto::go_plugin::{
     Empty, StdioData,
     grpc_controller_server::{GrpcController, GrpcControllerServer},
@@ -12,10 +13,12 @@ use super::proto::tfplugin5::provider_server::ProviderServer;
 use super::rpc::PluginService;
 use super::tls;
 use futures_util::StreamExt as _;
+use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -23,29 +26,114 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
+use tonic::transport::server::{Connected, Router};
 use tonic::{Request, Response, Status};
 
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
+/// Who the provider is, for what `serve` says and logs on its behalf.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    binary_name: String,
+    registry_address: String,
+    install_hint: Option<String>,
+    log_modules: ProviderModules,
+}
+
+impl ServeOptions {
+    /// `binary_name` as in `terraform-provider-example` (prefixes error messages and
+    /// names the provider in its TLS certificate); `registry_address` as in
+    /// `example/example` (named when someone runs the binary by hand).
+    ///
+    /// By default the provider's logs are those of the crate named like the binary
+    /// (`terraform_provider_example`), shown with the provider's type name (`example`)
+    /// as their module.
+    pub fn new(binary_name: impl Into<String>, registry_address: impl Into<String>) -> Self {
+        let binary_name = binary_name.into();
+        let registry_address = registry_address.into();
+        let type_name = registry_address
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            log_modules: ProviderModules {
+                crates: vec![binary_name.replace('-', "_")],
+                prefix: type_name,
+            },
+            binary_name,
+            registry_address,
+            install_hint: None,
+        }
+    }
+
+    /// Where to find installation instructions, added to the message shown when the
+    /// binary is run by hand, e.g. ``"see `make install` in the project README"``.
+    pub fn install_hint(mut self, hint: impl Into<String>) -> Self {
+        self.install_hint = Some(hint.into());
+        self
+    }
+
+    /// The crates (log target roots) whose logs are the provider's: they are logged at
+    /// the level `TF_LOG` asks for, other crates at warn at most.
+    pub fn log_crates<S: Into<String>>(mut self, crates: impl IntoIterator<Item = S>) -> Self {
+        self.log_modules.crates = crates.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What the provider's crate names become in a log line's `@module`:
+    /// `example_provider::graph::client` is shown as `<prefix>.graph`.
+    pub fn log_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.log_modules.prefix = prefix.into();
+        self
+    }
+
+    /// The binary's name, as given to [`ServeOptions::new`].
+    pub fn binary_name(&self) -> &str {
+        &self.binary_name
+    }
+
+    /// The provider's registry address, as given to [`ServeOptions::new`].
+    pub fn registry_address(&self) -> &str {
+        &self.registry_address
+    }
+
+    /// What a person who runs the binary by hand reads.
+    pub fn run_by_hand_message(&self) -> String {
+        let hint = self
+            .install_hint
+            .as_ref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        format!(
+            "This binary is a plugin for Terraform (the {} provider). It is not meant to be \
+             run directly: Terraform starts it itself.\nPut it where `terraform init` finds \
+             it{hint}, then run `terraform init` and `terraform plan`.",
+            self.registry_address
+        )
+    }
+}
+
 /// Runs the provider as Terraform's plugin; returns when Terraform shuts it down.
-pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
+pub async fn serve(provider: Arc<dyn Provider>, options: ServeOptions) -> ExitCode {
+    let name = options.binary_name();
     let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
         Ok(s) => s,
         Err(HandshakeError::NotLaunchedByTerraform) => {
-            eprintln!("{}", HandshakeError::NotLaunchedByTerraform);
+            eprintln!("{}", options.run_by_hand_message());
             return ExitCode::FAILURE;
         }
         Err(e) => {
-            eprintln!("terraform-provider-psoxy: {e}");
+            eprintln!("{name}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    super::logging::init();
-    match run(provider, settings).await {
+    super::logging::init(&options.log_modules);
+    match run(provider, settings, &options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("provider stopped: {e}");
-            eprintln!("terraform-provider-psoxy: {e}");
+            eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -54,15 +142,16 @@ pub async fn serve(provider: Arc<dyn Provider>) -> ExitCode {
 async fn run(
     provider: Arc<dyn Provider>,
     settings: handshake::HandshakeSettings,
+    options: &ServeOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = handshake::bind(&settings).await?;
-    let addr = listener.local_addr()?;
+    let addr = listener.addr()?;
     let shutdown = CancellationToken::new();
 
     let mut tls_config = None;
     let mut cert_der = None;
     if let Some(client_cert) = &settings.client_cert_pem {
-        let identity = tls::generate_server_identity()?;
+        let identity = tls::generate_server_identity(&options.binary_name)?;
         tls_config = Some(Arc::new(tls::server_config(&identity, client_cert)?));
         cert_der = Some(identity.cert_der);
     } else {
@@ -87,14 +176,34 @@ async fn run(
     ignore_interrupts();
     // The handshake line goes out only once the listener exists: Terraform connects
     // right after reading it.
-    let line = handshake::handshake_line(addr, cert_der.as_deref());
+    let line = handshake::handshake_line(&addr, cert_der.as_deref());
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{line}")?;
         stdout.flush()?;
     }
-    tracing::debug!(%addr, tls = cert_der.is_some(), "serving Terraform");
+    tracing::debug!(%addr, network = addr.network(), tls = cert_der.is_some(), "serving Terraform");
 
+    match listener {
+        Listener::Tcp(tcp) => serve_on(router, tcp, tls_config, shutdown).await?,
+        #[cfg(unix)]
+        Listener::Unix(unix, socket_dir) => {
+            let served = serve_on(router, unix, tls_config, shutdown).await;
+            // Removes the socket and its directory.
+            drop(socket_dir);
+            served?
+        }
+    }
+    tracing::debug!("shut down by Terraform");
+    Ok(())
+}
+
+async fn serve_on<L: Accept>(
+    router: Router,
+    listener: L,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
     match tls_config {
         Some(config) => {
             router
@@ -102,28 +211,56 @@ async fn run(
                     tls_incoming(listener, config),
                     shutdown.cancelled_owned(),
                 )
-                .await?
+                .await
         }
         None => {
             router
                 .serve_with_incoming_shutdown(plain_incoming(listener), shutdown.cancelled_owned())
-                .await?
+                .await
         }
     }
-    tracing::debug!("shut down by Terraform");
-    Ok(())
 }
 
-/// Accepts one connection with Nagle's algorithm off: gRPC sends small frames and
-/// waits for answers, and delayed ACKs would otherwise add ~40 ms to every request.
-async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAddr)> {
-    match listener.accept().await {
-        Ok((tcp, peer)) => {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!("could not set TCP_NODELAY: {e}");
-            }
-            Some((tcp, peer))
+/// A listener whose connections tonic can serve.
+trait Accept: Send + Sync + 'static {
+    type Io: AsyncRead
+        + AsyncWrite
+        + Connected<ConnectInfo: Clone + Send + Sync + 'static>
+        + Unpin
+        + Send
+        + 'static;
+
+    /// The next connection and a description of its peer for logs.
+    fn accept_io(&self) -> impl Future<Output = std::io::Result<(Self::Io, String)>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Io = TcpStream;
+
+    /// With Nagle's algorithm off: gRPC sends small frames and waits for answers, and
+    /// delayed ACKs would otherwise add ~40 ms to every request.
+    async fn accept_io(&self) -> std::io::Result<(TcpStream, String)> {
+        let (tcp, peer) = self.accept().await?;
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY: {e}");
         }
+        Ok((tcp, peer.to_string()))
+    }
+}
+
+#[cfg(unix)]
+impl Accept for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept_io(&self) -> std::io::Result<(tokio::net::UnixStream, String)> {
+        let (stream, _) = self.accept().await?;
+        Ok((stream, "unix socket peer".to_owned()))
+    }
+}
+
+async fn accept<L: Accept>(listener: &L) -> Option<(L::Io, String)> {
+    match listener.accept_io().await {
+        Ok(accepted) => Some(accepted),
         Err(e) => {
             tracing::warn!("accept failed: {e}");
             // Out of file descriptors and the like: do not spin.
@@ -133,11 +270,11 @@ async fn accept(listener: &TcpListener) -> Option<(TcpStream, std::net::SocketAd
     }
 }
 
-fn plain_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
+fn plain_incoming<L: Accept>(listener: L) -> impl Stream<Item = std::io::Result<L::Io>> {
     futures_util::stream::unfold(listener, |listener| async move {
         loop {
-            if let Some((tcp, _)) = accept(&listener).await {
-                return Some((Ok(tcp), listener));
+            if let Some((io, _)) = accept(&listener).await {
+                return Some((Ok(io), listener));
             }
         }
     })
@@ -145,22 +282,22 @@ fn plain_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<T
 
 /// Connections that completed the TLS handshake; the rest are logged and dropped, so
 /// that a stranger's connection attempt cannot disturb Terraform's.
-fn tls_incoming(
-    listener: TcpListener,
+fn tls_incoming<L: Accept>(
+    listener: L,
     config: Arc<rustls::ServerConfig>,
-) -> impl Stream<Item = std::io::Result<TlsStream<TcpStream>>> {
+) -> impl Stream<Item = std::io::Result<TlsStream<L::Io>>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(16);
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
-            let Some((tcp, peer)) = accept(&listener).await else {
+            let Some((io, peer)) = accept(&listener).await else {
                 continue;
             };
             let acceptor = acceptor.clone();
             let sender = sender.clone();
             tokio::spawn(async move {
                 // A client that never finishes the handshake must not hold a socket.
-                match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(io))
                     .await
                 {
                     Ok(Ok(stream)) => {
@@ -223,4 +360,44 @@ fn silent_until(
 ) -> impl Stream<Item = Result<StdioData, Status>> + Send {
     futures_util::stream::once(async move { shutdown.cancelled_owned().await })
         .filter_map(|()| async { None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_default_to_the_binary_and_registry_names() {
+        let options = ServeOptions::new("terraform-provider-example", "acme/example");
+        assert_eq!(options.binary_name(), "terraform-provider-example");
+        assert_eq!(options.registry_address(), "acme/example");
+        assert_eq!(
+            options.log_modules,
+            ProviderModules {
+                crates: vec!["terraform_provider_example".into()],
+                prefix: "example".into(),
+            }
+        );
+        let message = options.run_by_hand_message();
+        assert!(message.contains("(the acme/example provider)"), "{message}");
+        assert!(message.contains("finds it, then run"), "{message}");
+    }
+
+    #[test]
+    fn options_take_an_install_hint_and_log_crates() {
+        let options = ServeOptions::new("terraform-provider-example", "acme/example")
+            .install_hint("see the README")
+            .log_crates(["example_lib", "terraform_provider_example"])
+            .log_prefix("ex");
+        assert_eq!(
+            options.log_modules.crates,
+            ["example_lib", "terraform_provider_example"]
+        );
+        assert_eq!(options.log_modules.prefix, "ex");
+        assert!(
+            options
+                .run_by_hand_message()
+                .contains("finds it (see the README), then run")
+        );
+    }
 }

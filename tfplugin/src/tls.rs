@@ -27,10 +27,12 @@ use std::time::{Duration, SystemTime};
 
 /// The provider's certificate and key for one process lifetime.
 pub struct ServerIdentity {
+    /// The certificate (DER), announced in the handshake line.
     pub cert_der: Vec<u8>,
     key_der: Vec<u8>,
 }
 
+/// The TLS setup failed.
 #[derive(Debug)]
 pub struct TlsError(pub String);
 
@@ -46,12 +48,13 @@ fn err(e: impl std::fmt::Display) -> TlsError {
     TlsError(e.to_string())
 }
 
-pub fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
+/// A fresh P-256 certificate for `localhost`; `organization` names the provider in it.
+pub fn generate_server_identity(organization: &str) -> Result<ServerIdentity, TlsError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(err)?;
     params
         .distinguished_name
-        .push(DnType::OrganizationName, "terraform-provider-psoxy");
+        .push(DnType::OrganizationName, organization);
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -169,16 +172,16 @@ mod tests {
 
     #[test]
     fn identity_is_a_fresh_certificate() {
-        let id = generate_server_identity().unwrap();
+        let id = generate_server_identity("terraform-provider-test").unwrap();
         // DER of a certificate starts with a SEQUENCE.
         assert_eq!(id.cert_der[0], 0x30);
-        let two = generate_server_identity().unwrap();
+        let two = generate_server_identity("terraform-provider-test").unwrap();
         assert_ne!(id.cert_der, two.cert_der, "a fresh certificate per process");
     }
 
     #[test]
     fn rejects_a_client_certificate_that_is_not_pem() {
-        let id = generate_server_identity().unwrap();
+        let id = generate_server_identity("terraform-provider-test").unwrap();
         assert!(server_config(&id, "garbage").is_err());
     }
 
@@ -193,8 +196,8 @@ mod tests {
 
     #[test]
     fn only_the_pinned_certificate_is_accepted() {
-        let a = generate_server_identity().unwrap();
-        let b = generate_server_identity().unwrap();
+        let a = generate_server_identity("terraform-provider-test").unwrap();
+        let b = generate_server_identity("terraform-provider-test").unwrap();
         let verifier = PinnedClientCert {
             expected: CertificateDer::from(a.cert_der.clone()),
             algorithms: crypto_provider().signature_verification_algorithms,

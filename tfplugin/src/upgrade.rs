@@ -7,6 +7,8 @@
 use super::value::Type;
 use serde_json::Value as Json;
 
+/// Fits stored state (JSON) to `ty`: missing attributes become null, attributes no longer
+/// in the type are dropped.
 pub fn conform_state_json(json: Json, ty: &Type) -> Json {
     match (json, ty) {
         (Json::Object(mut map), Type::Object(attrs)) => {

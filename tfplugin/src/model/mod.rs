@@ -62,12 +62,12 @@
 //! untouched, so the two types announce themselves with private newtype-struct names
 //! that only this module's serializer and deserializer act on:
 //!
-//! * `Attr<T>` deserializes as a newtype struct named [`ATTR_TOKEN`]; the deserializer
+//! * `Attr<T>` deserializes as a newtype struct named `ATTR_TOKEN`; the deserializer
 //!   answers `visit_none` for null, `visit_unit` for unknown and `visit_some` otherwise.
-//!   Serialized, `Attr::Unknown` is a newtype struct named [`UNKNOWN_TOKEN`].
-//! * `Value` is handed over through a thread-local slot ([`HANDOFF`]): the side that
+//!   Serialized, `Attr::Unknown` is a newtype struct named `UNKNOWN_TOKEN`.
+//! * `Value` is handed over through a thread-local slot (`HANDOFF`): the side that
 //!   has the value puts a clone there and signals with a newtype struct named
-//!   [`VALUE_TOKEN`], the other side takes it. Both steps happen within one synchronous
+//!   `VALUE_TOKEN`, the other side takes it. Both steps happen within one synchronous
 //!   call on one thread, and the slot is cleared afterwards either way.
 //!
 //! Other serde formats see these as ordinary newtype structs: `Attr` reads from them

@@ -49,11 +49,14 @@ pub enum PathStep {
 /// A decoding or encoding failure, with where in the value it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValueError {
+    /// Where in the value; empty for the value as a whole.
     pub path: Vec<PathStep>,
+    /// What is wrong.
     pub message: String,
 }
 
 impl ValueError {
+    /// An error at `path`.
     pub fn new(path: Vec<PathStep>, message: impl Into<String>) -> Self {
         ValueError {
             path,

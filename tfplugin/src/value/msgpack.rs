@@ -212,7 +212,9 @@ impl<'a> Decoder<'a> {
     }
 
     /// Lengths come from untrusted input: every element needs at least one
-    /// byte, so never reserve more than what is left.
+    /// byte, so never reserve more than what is left. (Maps and objects go into
+    /// B-trees, which reserve nothing; strings and extensions are sliced from the
+    /// input only once that many bytes are there.)
     fn capacity(&self, n: usize) -> usize {
         n.min(self.buf.len() - self.pos)
     }
@@ -277,7 +279,7 @@ impl<'a> Decoder<'a> {
                         .cur
                         .err(format!("expected tuple of {} elements, got {n}", ets.len())));
                 }
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(self.capacity(n));
                 for (i, et) in ets.iter().enumerate() {
                     self.cur.push(PathStep::Index(i as i64));
                     items.push(self.value(et)?);

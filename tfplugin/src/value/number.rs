@@ -124,6 +124,7 @@ impl Number {
         Number(Repr::Big(d))
     }
 
+    /// The value as an i64, if it is an integer in range.
     pub fn as_i64(&self) -> Option<i64> {
         match self.0 {
             Repr::Int(i) => Some(i),
@@ -131,6 +132,7 @@ impl Number {
         }
     }
 
+    /// The value as a u64, if it is an integer in range.
     pub fn as_u64(&self) -> Option<u64> {
         match self.0 {
             Repr::Int(i) => u64::try_from(i).ok(),
@@ -149,6 +151,7 @@ impl Number {
         }
     }
 
+    /// Whether the value is a whole number.
     pub fn is_integer(&self) -> bool {
         match &self.0 {
             Repr::Int(_) | Repr::UInt(_) => true,
@@ -157,6 +160,7 @@ impl Number {
         }
     }
 
+    /// Whether the value is not infinite.
     pub fn is_finite(&self) -> bool {
         !matches!(self.0, Repr::Float(x) if x.is_infinite())
     }

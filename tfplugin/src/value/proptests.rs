@@ -63,6 +63,67 @@ fn arb_number() -> BoxedStrategy<Number> {
     .boxed()
 }
 
+/// Floats for the ordering properties, drawn so that every representation a float
+/// can land in comes up often: fractions (Float), whole numbers within i64 (Int) and
+/// between 2^63 and 2^64 (UInt), huge and tiny magnitudes (Float), exact ties with
+/// integers, negative zero (which must equal zero) and the infinities.
+fn order_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -1e6f64..1e6,
+        (-40i32..40).prop_map(|q| f64::from(q) / 4.0),
+        any::<i64>().prop_map(|i| i as f64),
+        9.3e18f64..1.8e19,
+        -1e300f64..1e300,
+        prop::num::f64::NORMAL,
+        prop::num::f64::SUBNORMAL,
+        Just(0.0),
+        Just(-0.0),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+    ]
+}
+
+/// Integers across i64 and u64, clustered where the representations meet (0 and
+/// 2^63) and where floats still hold every integer (2^53).
+fn order_int() -> impl Strategy<Value = i128> {
+    let two_63 = 1i128 << 63;
+    prop_oneof![
+        (-50i128..50),
+        any::<i64>().prop_map(i128::from),
+        any::<u64>().prop_map(i128::from),
+        ((two_63 - 50)..(two_63 + 50)),
+        ((1i128 << 53) - 5..(1i128 << 53) + 5),
+    ]
+}
+
+/// An integer in i64 or u64 range as a Number.
+fn int_number(a: i128) -> Number {
+    match i64::try_from(a) {
+        Ok(i) => Number::from(i),
+        Err(_) => Number::from(u64::try_from(a).expect("in u64 range")),
+    }
+}
+
+/// Exact comparison of an integer with a float, as the ordering oracle.
+fn cmp_int_float(a: i128, x: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    // Beyond ±1e30 no i64/u64 competes; within, x.floor() fits i128 exactly.
+    if x > 1e30 {
+        return Ordering::Less;
+    }
+    if x < -1e30 {
+        return Ordering::Greater;
+    }
+    let floor = x.floor() as i128;
+    if x.fract() == 0.0 {
+        a.cmp(&floor)
+    } else if a <= floor {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Unknowns {
     None,
@@ -246,19 +307,43 @@ proptest! {
     }
 
     #[test]
-    fn number_order_matches_primitives(a in any::<i64>(), b in any::<i64>(), x in -1e20f64..1e20, y in -1e20f64..1e20) {
-        prop_assert_eq!(Number::from(a).cmp(&Number::from(b)), a.cmp(&b));
+    fn number_order_matches_floats(x in order_f64(), y in order_f64()) {
         prop_assert_eq!(Some(Number::from(x).cmp(&Number::from(y))), x.partial_cmp(&y));
-        // Integers compare exactly against floats (|x| < 1e20 fits i128).
-        let floor = x.floor() as i128;
-        let expect = if x.fract() == 0.0 {
-            i128::from(a).cmp(&floor)
-        } else if i128::from(a) <= floor {
-            std::cmp::Ordering::Less
-        } else {
-            std::cmp::Ordering::Greater
+    }
+
+    #[test]
+    fn number_order_matches_integers(a in order_int(), b in order_int()) {
+        prop_assert_eq!(int_number(a).cmp(&int_number(b)), a.cmp(&b));
+    }
+
+    /// Half the floats are drawn within 2 of the integer, where ties and the
+    /// fraction decide.
+    #[test]
+    fn integers_and_floats_compare_exactly(
+        a in order_int(),
+        far in order_f64(),
+        offset in prop_oneof![-2.0f64..2.0, (-8i32..8).prop_map(|q| f64::from(q) / 4.0)],
+        near in any::<bool>(),
+    ) {
+        let x = if near { a as f64 + offset } else { far };
+        prop_assert_eq!(int_number(a).cmp(&Number::from(x)), cmp_int_float(a, x));
+        prop_assert_eq!(Number::from(x).cmp(&int_number(a)), cmp_int_float(a, x).reverse());
+    }
+
+    /// Decimals that neither i64, u64 nor f64 can hold: `n + 10^-30` lies strictly
+    /// between `n` and the next representable value above it.
+    #[test]
+    fn decimals_order_against_the_rest(n in 1i64..(1 << 52), x in order_f64(), a in order_int()) {
+        let d = Number::parse(&format!("{n}.{}1", "0".repeat(29))).unwrap();
+        let n = i128::from(n);
+        // d > n, and d < every float or integer above n (they are at least 2^-52 above).
+        let vs_float = match cmp_int_float(n, x) {
+            std::cmp::Ordering::Less => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
         };
-        prop_assert_eq!(Number::from(a).cmp(&Number::from(x)), expect);
+        prop_assert_eq!(d.cmp(&Number::from(x)), vs_float);
+        prop_assert_eq!(d.cmp(&int_number(a)), if n < a { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        prop_assert_eq!(int_number(a).cmp(&d), d.cmp(&int_number(a)).reverse());
     }
 
     #[test]

@@ -628,3 +628,34 @@ fn value_helpers() {
     assert_eq!(Value::from(None::<&str>), Value::Null);
     assert_eq!(Value::number(3).as_i64(), Some(3));
 }
+
+/// Declared lengths are untrusted: a few bytes claiming 2^32-1 elements must fail for
+/// want of input, not first reserve room for four billion values (which would abort
+/// the process rather than return an error).
+#[test]
+fn huge_declared_lengths_are_not_preallocated() {
+    let array = hex("dd ff ff ff ff 01"); // array32 of 2^32-1, then one element
+    for ty in [Type::list(Type::Number), Type::set(Type::Number)] {
+        let err = decode_msgpack(&array, &ty).unwrap_err();
+        assert!(err.message.contains("end of msgpack data"), "{ty}: {err}");
+    }
+    for ty in [Type::tuple([Type::Number]), Type::Dynamic] {
+        assert!(decode_msgpack(&array, &ty).is_err(), "{ty}");
+    }
+    let map = hex("df ff ff ff ff a1 61 01"); // map32 of 2^32-1, then "a": 1
+    for ty in [Type::map(Type::Number), Type::object([("a", Type::Number)])] {
+        let err = decode_msgpack(&map, &ty).unwrap_err();
+        assert!(err.message.contains("end of msgpack data"), "{ty}: {err}");
+    }
+    for (bytes, ty) in [
+        (hex("db ff ff ff ff 61"), Type::String),        // str32
+        (hex("c6 ff ff ff ff 61"), Type::String),        // bin32
+        (hex("c9 ff ff ff ff 0c 80"), Type::String),     // ext32
+        (hex("c7 05 0c df ff ff ff ff"), Type::String),  // refinements: map32
+        (hex("92 c6 ff ff ff ff 22 01"), Type::Dynamic), // dynamic: bin32 type JSON
+    ] {
+        assert!(decode_msgpack(&bytes, &ty).is_err(), "{bytes:x?}");
+    }
+    // JSON declares no lengths: its arrays grow only as elements are read.
+    assert!(decode_json(b"[1,2,", &Type::list(Type::Number)).is_err());
+}

@@ -7,41 +7,56 @@ use std::fmt;
 use super::jsontext::{self, Json};
 use super::{MAX_DEPTH, ValueError};
 
+/// A Terraform type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
+    /// Text.
     String,
+    /// An arbitrary-precision number.
     Number,
+    /// True or false.
     Bool,
+    /// An ordered sequence of one element type.
     List(Box<Type>),
+    /// An unordered collection of distinct values of one element type.
     Set(Box<Type>),
+    /// String keys to values of one element type.
     Map(Box<Type>),
+    /// Named attributes, each of its own type.
     Object(BTreeMap<String, Type>),
+    /// A fixed-length sequence, each element of its own type.
     Tuple(Vec<Type>),
     /// Any type; values carry their concrete type on the wire.
     Dynamic,
 }
 
 impl Type {
+    /// A list of `element`.
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }
 
+    /// A set of `element`.
     pub fn set(element: Type) -> Type {
         Type::Set(Box::new(element))
     }
 
+    /// A map of `element`.
     pub fn map(element: Type) -> Type {
         Type::Map(Box::new(element))
     }
 
+    /// An object with these attributes.
     pub fn object<K: Into<String>>(attrs: impl IntoIterator<Item = (K, Type)>) -> Type {
         Type::Object(attrs.into_iter().map(|(k, t)| (k.into(), t)).collect())
     }
 
+    /// A tuple of these element types.
     pub fn tuple(elements: impl IntoIterator<Item = Type>) -> Type {
         Type::Tuple(elements.into_iter().collect())
     }
 
+    /// String, number or bool.
     pub fn is_primitive(&self) -> bool {
         matches!(self, Type::String | Type::Number | Type::Bool)
     }
@@ -60,6 +75,7 @@ impl Type {
         }
     }
 
+    /// The attributes of an object type.
     pub fn attribute_types(&self) -> Option<&BTreeMap<String, Type>> {
         match self {
             Type::Object(attrs) => Some(attrs),

@@ -12,12 +12,15 @@ use super::{Number, PathStep, Type, ValueError};
 pub struct Refinements {
     /// The value will definitely not be null.
     pub not_null: bool,
+    /// The string starts with this.
     pub string_prefix: Option<String>,
     /// Lower bound and whether it is inclusive.
     pub number_lower: Option<(Number, bool)>,
     /// Upper bound and whether it is inclusive.
     pub number_upper: Option<(Number, bool)>,
+    /// The collection has at least this many elements.
     pub length_lower: Option<u64>,
+    /// The collection has at most this many elements.
     pub length_upper: Option<u64>,
 }
 
@@ -27,6 +30,7 @@ impl Refinements {
         *self == Refinements::default()
     }
 
+    /// Only that the value will not be null.
     pub fn not_null() -> Refinements {
         Refinements {
             not_null: true,
@@ -43,15 +47,25 @@ impl Refinements {
 /// when their refinements are; this is not Terraform's three-valued equality.
 #[derive(Clone, Debug)]
 pub enum Value {
+    /// Not set.
     Null,
+    /// Known only after apply, with what is already known about it.
     Unknown(Refinements),
+    /// A bool.
     Bool(bool),
+    /// A number.
     Number(Number),
+    /// A string.
     String(String),
+    /// A list.
     List(Vec<Value>),
+    /// A set (order carries no meaning).
     Set(Vec<Value>),
+    /// A map.
     Map(BTreeMap<String, Value>),
+    /// An object (or a block).
     Object(BTreeMap<String, Value>),
+    /// A tuple.
     Tuple(Vec<Value>),
 }
 
@@ -97,46 +111,57 @@ fn multiset_eq(a: &[Value], b: &[Value]) -> bool {
 }
 
 impl Value {
+    /// A plain unknown.
     pub fn unknown() -> Value {
         Value::Unknown(Refinements::default())
     }
 
+    /// A string.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
+    /// A number.
     pub fn number(n: impl Into<Number>) -> Value {
         Value::Number(n.into())
     }
 
+    /// A bool.
     pub fn bool(b: bool) -> Value {
         Value::Bool(b)
     }
 
+    /// A list of `items`.
     pub fn list(items: impl IntoIterator<Item = Value>) -> Value {
         Value::List(items.into_iter().collect())
     }
 
+    /// A set of `items`.
     pub fn set(items: impl IntoIterator<Item = Value>) -> Value {
         Value::Set(items.into_iter().collect())
     }
 
+    /// A tuple of `items`.
     pub fn tuple(items: impl IntoIterator<Item = Value>) -> Value {
         Value::Tuple(items.into_iter().collect())
     }
 
+    /// A map of `entries`.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// An object with `attrs`.
     pub fn object<K: Into<String>>(attrs: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// Whether the value is null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
+    /// Whether the value is unknown (its parts may be unknown without this).
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown(_))
     }
@@ -153,6 +178,7 @@ impl Value {
         }
     }
 
+    /// The text of a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -160,6 +186,7 @@ impl Value {
         }
     }
 
+    /// The truth of a bool.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -167,6 +194,7 @@ impl Value {
         }
     }
 
+    /// The number of a number.
     pub fn as_number(&self) -> Option<&Number> {
         match self {
             Value::Number(n) => Some(n),
@@ -174,6 +202,7 @@ impl Value {
         }
     }
 
+    /// A number as an i64, if it is an integer in range.
     pub fn as_i64(&self) -> Option<i64> {
         self.as_number().and_then(Number::as_i64)
     }
@@ -199,10 +228,12 @@ impl Value {
         self.as_object()
     }
 
+    /// An attribute of an object (or an entry of a map).
     pub fn get_attr(&self, name: &str) -> Option<&Value> {
         self.as_object()?.get(name)
     }
 
+    /// An attribute of an object (or an entry of a map), to change.
     pub fn get_attr_mut(&mut self, name: &str) -> Option<&mut Value> {
         match self {
             Value::Object(m) | Value::Map(m) => m.get_mut(name),
