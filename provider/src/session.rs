@@ -109,7 +109,9 @@ impl Session {
                         Some(inventory)
                     }
                     Err(e) => {
-                        tracing::debug!("reading every object directly: the inventory could not be read: {e}");
+                        tracing::debug!(
+                            "reading every object directly: the inventory could not be read: {e}"
+                        );
                         None
                     }
                 }

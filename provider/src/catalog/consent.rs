@@ -112,224 +112,277 @@ pub fn teams_powershell(display_name: &str, client_id: Option<&str>) -> String {
 /// Render the administrator's document.
 pub fn consent_document(ctx: &ConsentContext<'_>) -> String {
     let connectors = in_catalog_order(ctx.connectors);
-    let permissions = required_permissions(&connectors);
-    let steps = extra_admin_steps(&connectors);
-    let needs_teams = steps
-        .iter()
-        .any(|s| s.kind == AdminStepKind::TeamsApplicationAccessPolicy);
-    let name = ctx.display_name;
-    let client_id = ctx.client_id.filter(|s| !s.is_empty());
-    let tenant = ctx.tenant_id.filter(|s| !s.is_empty());
-    let entra = ctx.entra_admin_center.trim_end_matches('/');
-    let graph = ctx.graph_endpoint.trim_end_matches('/');
-
-    let mut d = String::new();
-    // `write!` to a String cannot fail; the results are ignored on purpose.
-    let _ = writeln!(d, "# Grant admin consent: {name}");
-    d.push('\n');
-    let listed = connectors
-        .iter()
-        .map(|c| format!("{} (`{}`)", c.display_name, c.id))
-        .collect::<Vec<_>>();
-    let _ = writeln!(
-        d,
-        "Psoxy Microsoft 365 connector{}: {}.",
-        if listed.len() == 1 { "" } else { "s" },
-        if listed.is_empty() {
-            "none selected".to_owned()
-        } else {
-            listed.join(", ")
-        }
-    );
-    d.push('\n');
-    let _ = writeln!(
-        d,
-        "This Microsoft Entra ID application lets a Psoxy proxy, which your organization runs \
-         in its own cloud account, read work metadata from Microsoft 365 through Microsoft \
-         Graph and pseudonymize it before it reaches Worklytics. It holds read-only Microsoft \
-         Graph application permissions, which do nothing until an administrator grants \
-         tenant-wide admin consent. The proxy signs in with a federated identity credential: \
-         there is no client secret or certificate to protect."
-    );
-    for c in &connectors {
-        if let Some(w) = c.deprecation_warning() {
-            d.push('\n');
-            let _ = writeln!(d, "> Note: {w}");
-        }
-    }
-
-    // Status first: it is what a returning reader looks for.
-    match &ctx.consent {
-        ConsentStatus::Unknown => {}
-        ConsentStatus::Granted => {
-            d.push_str("\n## Status\n\n");
-            let _ = writeln!(
-                d,
-                "Admin consent: **granted**. Every permission below is assigned to the \
-                 application's service principal; nothing more is needed for consent."
-            );
-            if needs_teams {
-                let _ = writeln!(
-                    d,
-                    "The Teams application access policy (step 2) cannot be checked from \
-                     Microsoft Graph; make sure it has been done."
-                );
-            }
-        }
-        ConsentStatus::Pending { missing } => {
-            d.push_str("\n## Status\n\n");
-            let mut missing: Vec<&str> = missing.iter().map(String::as_str).collect();
-            missing.sort_unstable();
-            missing.dedup();
-            if missing.is_empty() {
-                let _ = writeln!(d, "Admin consent: **pending**.");
-            } else {
-                let _ = writeln!(
-                    d,
-                    "Admin consent: **pending**. Not yet granted: {}.",
-                    missing
-                        .iter()
-                        .map(|m| format!("`{m}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-    }
-
-    d.push_str("\n## Who must act\n\n");
-    let _ = writeln!(
-        d,
-        "- Admin consent: a **{}** (role template id `{}`), or a Global Administrator. A {} \
-         or Application Administrator can create and edit the application but cannot grant \
-         consent to Microsoft Graph application permissions.",
-        PRIVILEGED_ROLE_ADMINISTRATOR.name,
-        PRIVILEGED_ROLE_ADMINISTRATOR.template_id,
-        CLOUD_APPLICATION_ADMINISTRATOR.name,
-    );
-    if needs_teams {
-        let _ = writeln!(
-            d,
-            "- Teams application access policy (step 2): a **{}** (role template id `{}`).",
-            TEAMS_ADMINISTRATOR.name, TEAMS_ADMINISTRATOR.template_id
-        );
-    }
-
-    d.push_str("\n## The application\n\n");
-    let placeholder = |v: Option<&str>| match v.filter(|s| !s.is_empty()) {
-        Some(v) => format!("`{v}`"),
-        None => KNOWN_AFTER_APPLY.to_owned(),
+    let doc = Document {
+        ctx,
+        permissions: required_permissions(&connectors),
+        needs_teams: extra_admin_steps(&connectors)
+            .iter()
+            .any(|s| s.kind == AdminStepKind::TeamsApplicationAccessPolicy),
+        client_id: ctx.client_id.filter(|s| !s.is_empty()),
+        tenant: ctx.tenant_id.filter(|s| !s.is_empty()),
+        entra: ctx.entra_admin_center.trim_end_matches('/'),
+        graph: ctx.graph_endpoint.trim_end_matches('/'),
+        connectors,
     };
-    d.push_str("| | |\n|---|---|\n");
-    let _ = writeln!(d, "| Display name | {} |", md_cell(name));
-    let _ = writeln!(
-        d,
-        "| Application (client) ID | {} |",
-        placeholder(ctx.client_id)
-    );
-    let _ = writeln!(d, "| Object ID | {} |", placeholder(ctx.object_id));
-    let _ = writeln!(
-        d,
-        "| Service principal object ID | {} |",
-        placeholder(ctx.service_principal_object_id)
-    );
-    let _ = writeln!(d, "| Tenant ID | {} |", placeholder(ctx.tenant_id));
-    d.push('\n');
-    let _ = writeln!(
-        d,
-        "Search for the application by its client ID: display names need not be unique."
-    );
+    let mut d = String::new();
+    doc.introduction(&mut d);
+    // Status first: it is what a returning reader looks for.
+    doc.status(&mut d);
+    doc.who_must_act(&mut d);
+    doc.application(&mut d);
+    doc.permissions(&mut d);
+    doc.grant_consent(&mut d);
+    if doc.needs_teams {
+        doc.teams_policy(&mut d);
+    }
+    doc.check(&mut d);
+    d
+}
 
-    d.push_str("\n## Permissions requested\n\n");
-    let _ = writeln!(
-        d,
-        "All {} are Microsoft Graph (resource appId `{MICROSOFT_GRAPH_APP_ID}`) **application** \
-         permissions: they apply to the whole tenant without a signed-in user. All are \
-         read-only; none is a delegated permission.",
-        permissions.len()
-    );
-    d.push('\n');
-    d.push_str("| Permission | Type | appRole id | Why Psoxy needs it | What it opens |\n");
-    d.push_str("|---|---|---|---|---|\n");
-    for p in &permissions {
+/// The document's inputs and what its sections derive from them. `write!` to a
+/// String cannot fail; its results are ignored on purpose throughout.
+struct Document<'c, 'a> {
+    ctx: &'c ConsentContext<'a>,
+    connectors: Vec<&'static Connector>,
+    permissions: Vec<&'static Permission>,
+    needs_teams: bool,
+    client_id: Option<&'a str>,
+    tenant: Option<&'a str>,
+    entra: &'a str,
+    graph: &'a str,
+}
+
+impl Document<'_, '_> {
+    /// The title, the connectors and what the application is for.
+    fn introduction(&self, d: &mut String) {
+        let name = self.ctx.display_name;
+        let _ = writeln!(d, "# Grant admin consent: {name}");
+        d.push('\n');
+        let listed = self
+            .connectors
+            .iter()
+            .map(|c| format!("{} (`{}`)", c.display_name, c.id))
+            .collect::<Vec<_>>();
         let _ = writeln!(
             d,
-            "| `{}` | {} | `{}` | {} | {} |",
-            p.name,
-            Permission::KIND,
-            p.app_role_id,
-            md_cell(p.why),
-            md_cell(p.data_opened)
+            "Psoxy Microsoft 365 connector{}: {}.",
+            if listed.len() == 1 { "" } else { "s" },
+            if listed.is_empty() {
+                "none selected".to_owned()
+            } else {
+                listed.join(", ")
+            }
+        );
+        d.push('\n');
+        let _ = writeln!(
+            d,
+            "This Microsoft Entra ID application lets a Psoxy proxy, which your organization runs \
+             in its own cloud account, read work metadata from Microsoft 365 through Microsoft \
+             Graph and pseudonymize it before it reaches Worklytics. It holds read-only Microsoft \
+             Graph application permissions, which do nothing until an administrator grants \
+             tenant-wide admin consent. The proxy signs in with a federated identity credential: \
+             there is no client secret or certificate to protect."
+        );
+        for c in &self.connectors {
+            if let Some(w) = c.deprecation_warning() {
+                d.push('\n');
+                let _ = writeln!(d, "> Note: {w}");
+            }
+        }
+
+        // Status first: it is what a returning reader looks for.
+    }
+
+    /// Whether consent is granted, when known.
+    fn status(&self, d: &mut String) {
+        match &self.ctx.consent {
+            ConsentStatus::Unknown => {}
+            ConsentStatus::Granted => {
+                d.push_str("\n## Status\n\n");
+                let _ = writeln!(
+                    d,
+                    "Admin consent: **granted**. Every permission below is assigned to the \
+                     application's service principal; nothing more is needed for consent."
+                );
+                if self.needs_teams {
+                    let _ = writeln!(
+                        d,
+                        "The Teams application access policy (step 2) cannot be checked from \
+                         Microsoft Graph; make sure it has been done."
+                    );
+                }
+            }
+            ConsentStatus::Pending { missing } => {
+                d.push_str("\n## Status\n\n");
+                let mut missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+                missing.sort_unstable();
+                missing.dedup();
+                if missing.is_empty() {
+                    let _ = writeln!(d, "Admin consent: **pending**.");
+                } else {
+                    let _ = writeln!(
+                        d,
+                        "Admin consent: **pending**. Not yet granted: {}.",
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+        }
+    }
+
+    /// The roles that can act.
+    fn who_must_act(&self, d: &mut String) {
+        d.push_str("\n## Who must act\n\n");
+        let _ = writeln!(
+            d,
+            "- Admin consent: a **{}** (role template id `{}`), or a Global Administrator. A {} \
+             or Application Administrator can create and edit the application but cannot grant \
+             consent to Microsoft Graph application permissions.",
+            PRIVILEGED_ROLE_ADMINISTRATOR.name,
+            PRIVILEGED_ROLE_ADMINISTRATOR.template_id,
+            CLOUD_APPLICATION_ADMINISTRATOR.name,
+        );
+        if self.needs_teams {
+            let _ = writeln!(
+                d,
+                "- Teams application access policy (step 2): a **{}** (role template id `{}`).",
+                TEAMS_ADMINISTRATOR.name, TEAMS_ADMINISTRATOR.template_id
+            );
+        }
+    }
+
+    /// The ids to find the application by.
+    fn application(&self, d: &mut String) {
+        let name = self.ctx.display_name;
+        d.push_str("\n## The application\n\n");
+        let placeholder = |v: Option<&str>| match v.filter(|s| !s.is_empty()) {
+            Some(v) => format!("`{v}`"),
+            None => KNOWN_AFTER_APPLY.to_owned(),
+        };
+        d.push_str("| | |\n|---|---|\n");
+        let _ = writeln!(d, "| Display name | {} |", md_cell(name));
+        let _ = writeln!(
+            d,
+            "| Application (client) ID | {} |",
+            placeholder(self.ctx.client_id)
+        );
+        let _ = writeln!(d, "| Object ID | {} |", placeholder(self.ctx.object_id));
+        let _ = writeln!(
+            d,
+            "| Service principal object ID | {} |",
+            placeholder(self.ctx.service_principal_object_id)
+        );
+        let _ = writeln!(d, "| Tenant ID | {} |", placeholder(self.ctx.tenant_id));
+        d.push('\n');
+        let _ = writeln!(
+            d,
+            "Search for the application by its client ID: display names need not be unique."
         );
     }
 
-    d.push_str("\n## Step 1: grant admin consent\n\n");
-    let _ = writeln!(
-        d,
-        "Signed in as a {}, use either option.",
-        PRIVILEGED_ROLE_ADMINISTRATOR.name
-    );
-    d.push_str("\n### Option A: the admin consent link\n\n");
-    match ctx.admin_consent_url.filter(|s| !s.is_empty()) {
-        Some(url) => {
-            let _ = writeln!(d, "1. Open <{url}>");
-        }
-        None => {
+    /// Each permission, why Psoxy needs it and what it opens.
+    fn permissions(&self, d: &mut String) {
+        d.push_str("\n## Permissions requested\n\n");
+        let _ = writeln!(
+            d,
+            "All {} are Microsoft Graph (resource appId `{MICROSOFT_GRAPH_APP_ID}`) **application** \
+             permissions: they apply to the whole tenant without a signed-in user. All are \
+             read-only; none is a delegated permission.",
+            self.permissions.len()
+        );
+        d.push('\n');
+        d.push_str("| Permission | Type | appRole id | Why Psoxy needs it | What it opens |\n");
+        d.push_str("|---|---|---|---|---|\n");
+        for p in &self.permissions {
             let _ = writeln!(
                 d,
-                "1. Open the admin consent link: {KNOWN_AFTER_APPLY}. It is this resource's \
-                 `admin_consent_url` attribute once the application exists."
+                "| `{}` | {} | `{}` | {} | {} |",
+                p.name,
+                Permission::KIND,
+                p.app_role_id,
+                md_cell(p.why),
+                md_cell(p.data_opened)
             );
         }
     }
-    let _ = writeln!(
-        d,
-        "2. Check that the page lists the permissions above, then choose **Accept**."
-    );
-    let _ = writeln!(
-        d,
-        "3. The application has no sign-in redirect address, so the browser may end on an \
-         error page about a reply address after you accept. Consent is recorded all the \
-         same; confirm it as described under \"Check that it worked\"."
-    );
 
-    d.push_str("\n### Option B: the Microsoft Entra admin center\n\n");
-    match ctx.api_permissions_url.filter(|s| !s.is_empty()) {
-        Some(url) => {
-            let _ = writeln!(d, "1. Open the application's API permissions page: <{url}>");
+    /// Step 1: the two ways to grant consent.
+    fn grant_consent(&self, d: &mut String) {
+        let entra = self.entra;
+        d.push_str("\n## Step 1: grant admin consent\n\n");
+        let _ = writeln!(
+            d,
+            "Signed in as a {}, use either option.",
+            PRIVILEGED_ROLE_ADMINISTRATOR.name
+        );
+        d.push_str("\n### Option A: the admin consent link\n\n");
+        match self.ctx.admin_consent_url.filter(|s| !s.is_empty()) {
+            Some(url) => {
+                let _ = writeln!(d, "1. Open <{url}>");
+            }
+            None => {
+                let _ = writeln!(
+                    d,
+                    "1. Open the admin consent link: {KNOWN_AFTER_APPLY}. It is this resource's \
+                     `admin_consent_url` attribute once the application exists."
+                );
+            }
         }
-        None => {
-            let _ = writeln!(
-                d,
-                "1. Open the application's API permissions page: {KNOWN_AFTER_APPLY}. It is \
-                 this resource's `api_permissions_url` attribute once the application exists."
-            );
+        let _ = writeln!(
+            d,
+            "2. Check that the page lists the permissions above, then choose **Accept**."
+        );
+        let _ = writeln!(
+            d,
+            "3. The application has no sign-in redirect address, so the browser may end on an \
+             error page about a reply address after you accept. Consent is recorded all the \
+             same; confirm it as described under \"Check that it worked\"."
+        );
+
+        d.push_str("\n### Option B: the Microsoft Entra admin center\n\n");
+        match self.ctx.api_permissions_url.filter(|s| !s.is_empty()) {
+            Some(url) => {
+                let _ = writeln!(d, "1. Open the application's API permissions page: <{url}>");
+            }
+            None => {
+                let _ = writeln!(
+                    d,
+                    "1. Open the application's API permissions page: {KNOWN_AFTER_APPLY}. It is \
+                     this resource's `api_permissions_url` attribute once the application exists."
+                );
+            }
         }
+        let _ = writeln!(
+            d,
+            "   Or, in <{entra}>: **Applications** > **App registrations** > **All applications**, \
+             search for {}, open it, then **API permissions**.",
+            match self.client_id {
+                Some(id) => format!("`{id}`"),
+                None => "the client ID".to_owned(),
+            }
+        );
+        let _ = writeln!(
+            d,
+            "2. Check that the list matches the permissions above, each of type **Application**."
+        );
+        let _ = writeln!(
+            d,
+            "3. Choose **Grant admin consent for** *your organization's name*, then **Yes**."
+        );
+        let _ = writeln!(
+            d,
+            "4. The **Status** column now shows **Granted for** *your organization's name* on \
+             every row."
+        );
     }
-    let _ = writeln!(
-        d,
-        "   Or, in <{entra}>: **Applications** > **App registrations** > **All applications**, \
-         search for {}, open it, then **API permissions**.",
-        match client_id {
-            Some(id) => format!("`{id}`"),
-            None => "the client ID".to_owned(),
-        }
-    );
-    let _ = writeln!(
-        d,
-        "2. Check that the list matches the permissions above, each of type **Application**."
-    );
-    let _ = writeln!(
-        d,
-        "3. Choose **Grant admin consent for** *your organization's name*, then **Yes**."
-    );
-    let _ = writeln!(
-        d,
-        "4. The **Status** column now shows **Granted for** *your organization's name* on \
-         every row."
-    );
 
-    if needs_teams {
+    /// Step 2, for connectors that read Teams meetings.
+    fn teams_policy(&self, d: &mut String) {
+        let name = self.ctx.display_name;
         d.push_str("\n## Step 2: Teams application access policy\n\n");
         let _ = writeln!(
             d,
@@ -340,9 +393,9 @@ pub fn consent_document(ctx: &ConsentContext<'_>) -> String {
             TEAMS_ADMINISTRATOR.name
         );
         d.push_str("\n```powershell\n");
-        d.push_str(&teams_powershell(name, client_id));
+        d.push_str(&teams_powershell(name, self.client_id));
         d.push_str("```\n\n");
-        if client_id.is_none() {
+        if self.client_id.is_none() {
             let _ = writeln!(
                 d,
                 "Replace `<client_id>` with the application (client) ID above once it is known."
@@ -367,44 +420,48 @@ pub fn consent_document(ctx: &ConsentContext<'_>) -> String {
              already granted tenant-wide, add this application to it instead of the last two \
              commands: `Set-CsApplicationAccessPolicy -Identity <existing policy> -AppIds \
              @{{Add=\"{}\"}}`.",
-            client_id.unwrap_or("<client_id>")
+            self.client_id.unwrap_or("<client_id>")
         );
     }
 
-    d.push_str("\n## Check that it worked\n\n");
-    let _ = writeln!(
-        d,
-        "- Entra admin center (<{entra}>): **Applications** > **Enterprise applications**, \
-         open the application, then **Permissions**: every permission above is listed under \
-         admin consent. Under **App registrations** > the application > **API permissions**, \
-         each row shows **Granted for** *your organization's name*."
-    );
-    let _ = writeln!(
-        d,
-        "- Terraform: `terraform apply -refresh-only` (or `terraform plan`) shows \
-         `consent_granted = true` and an empty `missing_app_roles` for this resource."
-    );
-    let graph_call = format!(
-        "{graph}/v1.0/servicePrincipals(appId='{}')/appRoleAssignments",
-        client_id.unwrap_or("<client_id>")
-    );
-    let _ = writeln!(
-        d,
-        "- Microsoft Graph: `GET {graph_call}` (for example `az rest --method get --url \
-         \"{graph_call}\"`) returns one assignment per permission, its `appRoleId` matching \
-         the table above."
-    );
-    let _ = writeln!(
-        d,
-        "\nIf the proxy reports `Authorization_IdentityNotFound`, consent is still missing{}. \
-         Adding connectors to this application later adds permissions, which need consent \
-         again.",
-        match tenant {
-            Some(t) => format!(" in tenant `{t}`"),
-            None => String::new(),
-        }
-    );
-    d
+    /// How to check that consent took effect.
+    fn check(&self, d: &mut String) {
+        let entra = self.entra;
+        let graph = self.graph;
+        d.push_str("\n## Check that it worked\n\n");
+        let _ = writeln!(
+            d,
+            "- Entra admin center (<{entra}>): **Applications** > **Enterprise applications**, \
+             open the application, then **Permissions**: every permission above is listed under \
+             admin consent. Under **App registrations** > the application > **API permissions**, \
+             each row shows **Granted for** *your organization's name*."
+        );
+        let _ = writeln!(
+            d,
+            "- Terraform: `terraform apply -refresh-only` (or `terraform plan`) shows \
+             `consent_granted = true` and an empty `missing_app_roles` for this resource."
+        );
+        let graph_call = format!(
+            "{graph}/v1.0/servicePrincipals(appId='{}')/appRoleAssignments",
+            self.client_id.unwrap_or("<client_id>")
+        );
+        let _ = writeln!(
+            d,
+            "- Microsoft Graph: `GET {graph_call}` (for example `az rest --method get --url \
+             \"{graph_call}\"`) returns one assignment per permission, its `appRoleId` matching \
+             the table above."
+        );
+        let _ = writeln!(
+            d,
+            "\nIf the proxy reports `Authorization_IdentityNotFound`, consent is still missing{}. \
+             Adding connectors to this application later adds permissions, which need consent \
+             again.",
+            match self.tenant {
+                Some(t) => format!(" in tenant `{t}`"),
+                None => String::new(),
+            }
+        );
+    }
 }
 
 /// The connectors deduplicated, in catalog order, so that the document does

@@ -3,8 +3,11 @@
 
 use crate::catalog::{self, Connector, MICROSOFT_GRAPH_APP_ID, Permission};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tfplugin::diagnostics::{AttributePath, Diagnostics};
 use tfplugin::framework::{DataSource, RequestContext};
+use tfplugin::model::Attr;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::value::{Type, Value};
 
@@ -45,6 +48,54 @@ fn connector_type() -> Type {
     ])
 }
 
+/// The configuration: which connectors, if not all.
+#[derive(Deserialize)]
+struct Config {
+    ids: Attr<Vec<Attr<String>>>,
+}
+
+/// The data source's value.
+#[derive(Serialize)]
+struct Specs {
+    ids: Value,
+    connectors: Vec<ConnectorSpec>,
+    required_app_roles: BTreeMap<String, String>,
+    graph_app_id: &'static str,
+}
+
+#[derive(Serialize)]
+struct ConnectorSpec {
+    id: &'static str,
+    display_name: &'static str,
+    availability: &'static str,
+    replacement: Option<&'static str>,
+    enabled_by_default: bool,
+    default_app_display_name: String,
+    permissions: Vec<PermissionSpec>,
+    required_app_roles: BTreeMap<String, String>,
+    graph_endpoints: Vec<&'static str>,
+    extra_admin_steps: Vec<AdminStep>,
+}
+
+#[derive(Serialize)]
+struct PermissionSpec {
+    name: &'static str,
+    app_role_id: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    why: &'static str,
+    data_opened: &'static str,
+}
+
+#[derive(Serialize)]
+struct AdminStep {
+    id: &'static str,
+    title: &'static str,
+    role: &'static str,
+    role_template_id: &'static str,
+    summary: &'static str,
+}
+
 #[async_trait]
 impl DataSource for ConnectorSpecs {
     fn type_name(&self) -> &'static str {
@@ -52,32 +103,7 @@ impl DataSource for ConnectorSpecs {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new(
-            0,
-            Block::new(
-                "The Psoxy Microsoft 365 connector catalog: for each connector, the Microsoft \
-                 Graph application permissions (with their appRole ids) it needs, the Graph \
-                 endpoints it reads and any step an administrator must take besides consent.",
-            )
-            .attribute(Attribute::optional("ids", Type::list(Type::String)).description(
-                "Connector ids to return, in this order. Leave out for the whole catalog. An \
-                 unknown id is an error that lists the valid ones.",
-            ))
-            .attribute(Attribute::computed("connectors", Type::list(connector_type())).description(
-                "The connectors: `id`, `display_name`, `availability` (`ga`, `beta`, `alpha` or \
-                 `deprecated`), `replacement` (for deprecated ones), `enabled_by_default`, \
-                 `default_app_display_name`, `permissions` (each with `name`, `app_role_id`, \
-                 `type` = `Role`, `why`, `data_opened`), `required_app_roles` (name to appRole \
-                 id), `graph_endpoints` and `extra_admin_steps`.",
-            ))
-            .attribute(Attribute::computed("required_app_roles", Type::map(Type::String)).description(
-                "The union of the returned connectors' Graph application permissions: name to \
-                 appRole id.",
-            ))
-            .attribute(Attribute::computed("graph_app_id", Type::String).description(
-                "The appId of Microsoft Graph, the resource application of every permission.",
-            )),
-        )
+        schema()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
@@ -86,29 +112,65 @@ impl DataSource for ConnectorSpecs {
 
     async fn read(&self, _ctx: &RequestContext, config: &Value, diags: &mut Diagnostics) -> Value {
         let connectors = selected(config, diags);
-        Value::object([
-            (
-                "ids",
-                config.get_attr("ids").cloned().unwrap_or(Value::Null),
-            ),
-            (
-                "connectors",
-                Value::list(connectors.iter().map(|c| connector_value(c))),
-            ),
-            ("required_app_roles", app_roles_value(&connectors)),
-            ("graph_app_id", Value::string(MICROSOFT_GRAPH_APP_ID)),
-        ])
+        let specs = Specs {
+            ids: config.get_attr("ids").cloned().unwrap_or(Value::Null),
+            connectors: connectors.iter().map(|c| spec(c)).collect(),
+            required_app_roles: app_roles(&connectors),
+            graph_app_id: MICROSOFT_GRAPH_APP_ID,
+        };
+        crate::resources::common::encode(&specs, &schema().block.value_type(), diags)
     }
+}
+
+fn schema() -> Schema {
+    Schema::new(
+        0,
+        Block::new(
+            "The Psoxy Microsoft 365 connector catalog: for each connector, the Microsoft \
+             Graph application permissions (with their appRole ids) it needs, the Graph \
+             endpoints it reads and any step an administrator must take besides consent.",
+        )
+        .attribute(
+            Attribute::optional("ids", Type::list(Type::String)).description(
+                "Connector ids to return, in this order. Leave out for the whole catalog. An \
+             unknown id is an error that lists the valid ones.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("connectors", Type::list(connector_type())).description(
+                "The connectors: `id`, `display_name`, `availability` (`ga`, `beta`, `alpha` or \
+             `deprecated`), `replacement` (for deprecated ones), `enabled_by_default`, \
+             `default_app_display_name`, `permissions` (each with `name`, `app_role_id`, \
+             `type` = `Role`, `why`, `data_opened`), `required_app_roles` (name to appRole \
+             id), `graph_endpoints` and `extra_admin_steps`.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("required_app_roles", Type::map(Type::String)).description(
+                "The union of the returned connectors' Graph application permissions: name to \
+             appRole id.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("graph_app_id", Type::String).description(
+                "The appId of Microsoft Graph, the resource application of every permission.",
+            ),
+        ),
+    )
 }
 
 /// The connectors asked for, reporting each unknown id at its place in `ids`.
 fn selected(config: &Value, diags: &mut Diagnostics) -> Vec<&'static Connector> {
-    let Some(ids) = config.get_attr("ids").filter(|v| !v.is_null()) else {
+    let Some(config) = crate::resources::common::decode::<Config>(config, "configuration", diags)
+    else {
+        return Vec::new();
+    };
+    let Attr::Known(ids) = config.ids else {
         return catalog::connectors().iter().collect();
     };
     let mut out: Vec<&'static Connector> = Vec::new();
-    for (i, id) in ids.as_list().unwrap_or(&[]).iter().enumerate() {
-        let Some(id) = id.as_str() else { continue };
+    for (i, id) in ids.iter().enumerate() {
+        let Attr::Known(id) = id else { continue };
         match catalog::find(id) {
             Ok(c) if !out.iter().any(|seen| seen.id == c.id) => out.push(c),
             Ok(_) => {}
@@ -122,63 +184,46 @@ fn selected(config: &Value, diags: &mut Diagnostics) -> Vec<&'static Connector> 
     out
 }
 
-fn connector_value(c: &Connector) -> Value {
-    Value::object([
-        ("id", Value::string(c.id)),
-        ("display_name", Value::string(c.display_name)),
-        ("availability", Value::string(c.availability.as_str())),
-        (
-            "replacement",
-            c.availability
-                .replacement()
-                .map_or(Value::Null, Value::string),
-        ),
-        ("enabled_by_default", Value::Bool(c.enabled_by_default)),
-        (
-            "default_app_display_name",
-            Value::string(c.default_display_name()),
-        ),
-        (
-            "permissions",
-            Value::list(c.permissions.iter().map(|p| permission_value(p))),
-        ),
-        ("required_app_roles", app_roles_value(&[c])),
-        (
-            "graph_endpoints",
-            Value::list(c.graph_endpoints.iter().map(|e| Value::string(*e))),
-        ),
-        (
-            "extra_admin_steps",
-            Value::list(c.extra_admin_steps.iter().map(|s| {
-                Value::object([
-                    ("id", Value::string(s.id)),
-                    ("title", Value::string(s.title)),
-                    ("role", Value::string(s.role.name)),
-                    ("role_template_id", Value::string(s.role.template_id)),
-                    ("summary", Value::string(s.summary)),
-                ])
-            })),
-        ),
-    ])
-}
-
-fn permission_value(p: &Permission) -> Value {
-    Value::object([
-        ("name", Value::string(p.name)),
-        ("app_role_id", Value::string(p.app_role_id)),
-        ("type", Value::string(Permission::RESOURCE_ACCESS_TYPE)),
-        ("why", Value::string(p.why)),
-        ("data_opened", Value::string(p.data_opened)),
-    ])
-}
-
-fn app_roles_value(connectors: &[&Connector]) -> Value {
-    Value::Map(
-        catalog::required_app_roles(connectors)
-            .into_iter()
-            .map(|(name, id)| (name.to_owned(), Value::string(id)))
+fn spec(c: &Connector) -> ConnectorSpec {
+    ConnectorSpec {
+        id: c.id,
+        display_name: c.display_name,
+        availability: c.availability.as_str(),
+        replacement: c.availability.replacement(),
+        enabled_by_default: c.enabled_by_default,
+        default_app_display_name: c.default_display_name(),
+        permissions: c
+            .permissions
+            .iter()
+            .map(|p| PermissionSpec {
+                name: p.name,
+                app_role_id: p.app_role_id,
+                kind: Permission::RESOURCE_ACCESS_TYPE,
+                why: p.why,
+                data_opened: p.data_opened,
+            })
             .collect(),
-    )
+        required_app_roles: app_roles(&[c]),
+        graph_endpoints: c.graph_endpoints.to_vec(),
+        extra_admin_steps: c
+            .extra_admin_steps
+            .iter()
+            .map(|s| AdminStep {
+                id: s.id,
+                title: s.title,
+                role: s.role.name,
+                role_template_id: s.role.template_id,
+                summary: s.summary,
+            })
+            .collect(),
+    }
+}
+
+fn app_roles(connectors: &[&Connector]) -> BTreeMap<String, String> {
+    catalog::required_app_roles(connectors)
+        .into_iter()
+        .map(|(name, id)| (name.to_owned(), id.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

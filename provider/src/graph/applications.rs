@@ -315,7 +315,8 @@ pub async fn snapshot(
             .as_ref()
             .is_some_and(|o| o.len() >= super::inventory::EXPANDED_LIMIT)
     {
-        let owners = GraphRequest::get(format!("/applications/{object_id}/owners")).query("$select", "id");
+        let owners =
+            GraphRequest::get(format!("/applications/{object_id}/owners")).query("$select", "id");
         app.owners = Some(client.list(op, owners).await?);
     }
     Ok(Snapshot {

@@ -439,7 +439,8 @@ impl GraphClient {
         op: &Operation,
         first: GraphRequest,
     ) -> Result<Vec<T>, GraphError> {
-        self.pages(op, first, std::collections::HashSet::new()).await
+        self.pages(op, first, std::collections::HashSet::new())
+            .await
     }
 
     /// As [`Self::list`], from a next-page link already received.
@@ -448,7 +449,9 @@ impl GraphClient {
         op: &Operation,
         next_link: &str,
     ) -> Result<Vec<T>, GraphError> {
-        let first = self.next_page(next_link).ok_or_else(|| self.foreign_link(next_link))?;
+        let first = self
+            .next_page(next_link)
+            .ok_or_else(|| self.foreign_link(next_link))?;
         self.pages(op, first, [next_link.to_owned()].into()).await
     }
 
@@ -469,10 +472,14 @@ impl GraphClient {
             if !seen.insert(next.clone()) {
                 return Err(GraphError::transport(
                     request.describe(),
-                    format!("Microsoft Graph sent the same next-page link twice ({next}); the provider stopped following it"),
+                    format!(
+                        "Microsoft Graph sent the same next-page link twice ({next}); the provider stopped following it"
+                    ),
                 ));
             }
-            request = self.next_page(&next).ok_or_else(|| self.foreign_link(&next))?;
+            request = self
+                .next_page(&next)
+                .ok_or_else(|| self.foreign_link(&next))?;
         }
         Err(GraphError::transport(
             request.describe(),

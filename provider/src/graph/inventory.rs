@@ -75,8 +75,7 @@ impl Inventory {
         let mut next = || answers.next().expect("one answer per request");
         let applications: Vec<Application> = all_pages(client, op, next()?.body).await?;
         let credentials: Vec<WithCredentials> = all_pages(client, op, next()?.body).await?;
-        let service_principals: Vec<ServicePrincipal> =
-            all_pages(client, op, next()?.body).await?;
+        let service_principals: Vec<ServicePrincipal> = all_pages(client, op, next()?.body).await?;
         let graph_sp = if with_graph_service_principal {
             Some(next()?.parse()?)
         } else {

@@ -110,7 +110,13 @@ fn main() {
                 &emulator,
                 &ws,
                 "destroy",
-                &["destroy", "-auto-approve", "-no-color", "-var", "suffix=-v2"],
+                &[
+                    "destroy",
+                    "-auto-approve",
+                    "-no-color",
+                    "-var",
+                    "suffix=-v2",
+                ],
                 true,
             ),
         ];
