@@ -1,6 +1,7 @@
 //! Benchmark of what Terraform pays on every provider start: process start to the
-//! handshake line, and a GetSchema round trip over mutual TLS. Terraform starts the
-//! provider several times per command, so both count.
+//! handshake line (with and without TLS), the memory the process holds by then, and a
+//! GetSchema round trip over mutual TLS. Terraform starts the provider several times
+//! per command, so all of it counts.
 //!
 //! Run: `cargo bench -p terraform-provider-psoxy --bench plugin`
 
@@ -26,6 +27,19 @@ fn summary(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// VmRSS of a running process, from /proc (Linux), in KiB; 0 where unavailable.
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 #[tokio::main]
 async fn main() {
     let terraform = ClientCert::generate();
@@ -44,6 +58,28 @@ async fn main() {
         to_first_schema.push(started.elapsed());
     }
     summary("start -> handshake line", to_handshake);
+    let mut rss = Vec::new();
+    let mut plain = Vec::new();
+    for _ in 0..30 {
+        let launched = launch(BINARY, Some(&terraform.cert_pem));
+        rss.push(resident_kib(launched.child.id()));
+        plain.push(launch(BINARY, None).time_to_handshake);
+    }
+    rss.sort_unstable();
+    println!(
+        "{:<40} n={:<4} min={} KiB median={} KiB max={} KiB",
+        "resident memory at the handshake line",
+        rss.len(),
+        rss[0],
+        rss[rss.len() / 2],
+        rss[rss.len() - 1]
+    );
+    summary("start -> handshake line (no TLS)", plain);
+    println!(
+        "{:<40} {} bytes",
+        "binary size",
+        std::fs::metadata(BINARY).map(|m| m.len()).unwrap_or(0)
+    );
     summary("start -> first GetSchema answered (mTLS)", to_first_schema);
 
     let launched = launch(BINARY, Some(&terraform.cert_pem));
