@@ -377,7 +377,10 @@ fn lag_and_throttling_are_ridden_out() {
         "sp_backing_app_delay_reads": 2,
         "throttle_probability": 0.3,
         "retry_after_secs": 1,
-        "unavailable_probability": 0.1
+        "unavailable_probability": 0.1,
+        // One application create is acted on and answered 504, as a gateway that timed
+        // out: the provider must find the application it made, not make a second one.
+        "rules": [{"method": "POST", "path": "/applications", "action": "act_then_504"}]
     }));
     let ws = workspace(
         &emulator,
@@ -393,19 +396,85 @@ resource "psoxy_msft_connector" "c" {
         plan_is_empty(&ws),
         "no drift after a lagging, throttled apply"
     );
-    let statuses: Vec<u16> = emulator.requests().iter().map(|r| r.2).collect();
-    assert!(statuses.contains(&429), "throttling really happened");
+    // Every fault this test injects really bit, and was answered as that fault says.
+    let log = emulator.logged_requests();
+    let hit = |fault: &str| -> Vec<&e2e::LoggedRequest> {
+        log.iter()
+            .filter(|r| r.fault.as_deref() == Some(fault))
+            .collect()
+    };
+    let summary: Vec<(String, String, u16, Option<String>)> = log
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .map(|r| (r.method.clone(), r.path.clone(), r.status, r.fault.clone()))
+        .collect();
+    let throttled = hit("throttle");
+    assert!(
+        !throttled.is_empty() && throttled.iter().all(|r| r.status == 429),
+        "throttling: {summary:?}"
+    );
+    let unavailable = hit("unavailable");
+    assert!(
+        !unavailable.is_empty() && unavailable.iter().all(|r| matches!(r.status, 503 | 504)),
+        "503/504: {summary:?}"
+    );
+    // The service principals are created last, so their first reads, in the refresh,
+    // meet the replication window; the empty plan above shows they were waited for.
+    let lag = hit("consistency_404");
+    assert!(
+        lag.iter().any(|r| r.method == "GET"
+            && r.status == 404
+            && r.path.starts_with("/v1.0/servicePrincipals(appId=")),
+        "a new service principal was read while it lagged: {summary:?}"
+    );
+    let backing = hit("no_backing_application");
+    assert!(
+        !backing.is_empty()
+            && backing
+                .iter()
+                .all(|r| r.method == "POST" && r.path == "/v1.0/servicePrincipals"),
+        "NoBackingApplicationObject: {summary:?}"
+    );
+    assert_eq!(
+        emulator.fault_rules_fired(),
+        [1],
+        "the lost create answer: {summary:?}"
+    );
+    assert!(
+        hit("act_then_504")
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/v1.0/applications" && r.status == 504),
+        "{summary:?}"
+    );
+    // Four applications were made, each once: the one whose answer was lost was looked
+    // up, not sent again.
+    let creates = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1.0/applications")
+        .filter(|r| r.status == 201 || r.fault.as_deref() == Some("act_then_504"))
+        .count();
+    assert_eq!(creates, 4, "applications created: {summary:?}");
     // The test's own look at Graph must not be throttled.
     emulator.set_faults(json!({"throttle_probability": 0.0, "unavailable_probability": 0.0, "consistency_reads": 0}));
-    // Every application Terraform made is in state, and there are no others.
-    let (_, apps) = emulator.portal(
-        "GET",
-        "/applications?$filter=startswith(displayName,'Psoxy%20Connector')",
-        None,
-    );
-    assert_eq!(apps["value"].as_array().unwrap().len(), 4);
+    // Every application Terraform made is in state, and there are no others: the one
+    // whose answer was lost was found, not made twice.
+    let apps = emulator.psoxy_applications(None);
+    assert_eq!(apps.len(), 4, "{apps:#?}");
+    let in_state: Vec<Value> = ws
+        .state_resources()
+        .iter()
+        .map(|r| r.values["object_id"].clone())
+        .collect();
+    for app in &apps {
+        assert!(
+            in_state.contains(&app["data"]["id"]),
+            "{} is not in state: {in_state:?}",
+            app["data"]["id"]
+        );
+    }
     ws.terraform(&["destroy", "-auto-approve", "-no-color"])
         .assert_success();
+    assert_eq!(emulator.psoxy_applications(None).len(), 0);
 }
 
 #[test]
