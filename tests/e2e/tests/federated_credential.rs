@@ -281,10 +281,67 @@ fn presets_and_explicit_values_through_the_lifecycle() {
         "{text}"
     );
 
-    // Renaming replaces (Graph cannot rename).
+    apply(&ws, &["-var", "description=second"]);
+    let names = |emulator: &Emulator| -> Vec<String> {
+        let mut names: Vec<String> = credentials(emulator, &object_id)
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(&emulator),
+        [
+            "github-main",
+            "psoxy-outlook-cal-aws",
+            "psoxy-outlook-cal-gcp"
+        ]
+    );
+    let gh_id = outputs(&ws)["explicit"]["credential_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Renaming an existing credential replaces it (Graph cannot rename): the plan says
+    // so, and apply leaves the new name in Graph and the old one gone.
     ws.write("main.tf", &ws_tf.replace("github-main", "github-release"));
     let plan = ws.terraform(&["plan", "-no-color", "-var", "description=second"]);
-    assert!(plan.flat().contains("1 to add"), "{}", plan.all());
+    let text = plan.flat();
+    assert!(plan.success, "{}", plan.all());
+    assert!(
+        text.contains("psoxy_federated_credential.explicit must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"~ name = "github-main" -> "github-release" # forces replacement"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 to add, 0 to change, 1 to destroy"),
+        "{text}"
+    );
+    apply(&ws, &["-var", "description=second"]);
+    assert_eq!(
+        names(&emulator),
+        [
+            "github-release",
+            "psoxy-outlook-cal-aws",
+            "psoxy-outlook-cal-gcp"
+        ]
+    );
+    let renamed = outputs(&ws)["explicit"].clone();
+    assert_eq!(renamed["name"], "github-release");
+    assert_ne!(renamed["credential_id"], gh_id.as_str(), "a new credential");
+    assert_eq!(
+        by_id(
+            &emulator,
+            &object_id,
+            renamed["credential_id"].as_str().unwrap()
+        )["subject"],
+        GH_SUBJECT
+    );
+    assert_plan_empty(&ws, &["-var", "description=second"]);
 
     ws.terraform(&[
         "destroy",
