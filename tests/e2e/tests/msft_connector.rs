@@ -483,20 +483,55 @@ fn a_lagging_service_principal_is_not_recreated() {
     // the refresh must not take that lag for a missing service principal.
     let emulator = Emulator::start(&[]);
     let ws = workspace(&emulator, CAL);
-    // A time-based window; the service principal is created later than the
-    // application (after NoBackingApplicationObject retries), so it becomes visible
-    // later too.
-    emulator.set_faults(json!({
-        "consistency_delay_ms": 2500,
-        "consistency_subresources": true,
-        "sp_backing_app_delay_reads": 2
-    }));
+    // Every object created from now on is hidden from its first two reads, however
+    // long they take to come.
+    emulator.set_faults(json!({"consistency_reads": 2}));
     apply(&ws);
+    let out = outputs(&ws);
+    let object_id = out["object_id"].as_str().unwrap().to_owned();
+    let client_id = out["client_id"].as_str().unwrap().to_owned();
+    // The application has replicated by now (two reads use up its window); only its
+    // service principal lags.
+    let app_path = format!("/applications/{object_id}");
+    let seen: Vec<u16> = (0..3)
+        .map(|_| emulator.portal("GET", &app_path, None).0)
+        .collect();
+    assert_eq!(seen.last(), Some(&200), "{seen:?}");
+    emulator.clear_requests();
+
     let plan = ws.terraform(&["plan", "-no-color", "-detailed-exitcode"]);
     assert!(
         plan.success,
         "plan right after create shows changes:\n{}",
         plan.all()
+    );
+    // The refresh really met the lag, and rode it out.
+    let sp_path = format!("/v1.0/servicePrincipals(appId='{client_id}')");
+    let sp_reads: Vec<(u16, Option<String>)> = emulator
+        .logged_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == sp_path)
+        .map(|r| (r.status, r.fault))
+        .collect();
+    assert_eq!(
+        sp_reads.first(),
+        Some(&(404, Some("consistency_404".to_owned()))),
+        "the refresh's first read of the service principal: {sp_reads:?}"
+    );
+    assert_eq!(
+        sp_reads.last(),
+        Some(&(200, None)),
+        "the refresh read it again until it showed: {sp_reads:?}"
+    );
+    let app_reads: Vec<u16> = emulator
+        .logged_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/v1.0{app_path}"))
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        !app_reads.is_empty() && app_reads.iter().all(|s| *s == 200),
+        "the application itself did not lag: {app_reads:?}"
     );
 }
 
