@@ -48,6 +48,17 @@ fn plan_is_empty(ws: &Workspace) -> bool {
     run.success
 }
 
+/// The consent document's status line: there is exactly one.
+#[track_caller]
+fn consent_status_line(doc: &str) -> &str {
+    let lines: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("Admin consent: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one status line in:\n{doc}");
+    lines[0]
+}
+
 #[test]
 fn lifecycle_create_no_change_consent_drift_delete() {
     let emulator = Emulator::start(&[]);
@@ -74,6 +85,16 @@ fn lifecycle_create_no_change_consent_drift_delete() {
         doc.contains(&format!("adminconsent?client_id={client_id}")),
         "{doc}"
     );
+    let mut permissions: Vec<&String> = out["roles"].as_object().unwrap().keys().collect();
+    permissions.sort();
+    let missing: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
+    assert_eq!(
+        consent_status_line(doc),
+        format!(
+            "Admin consent: **pending**. Not yet granted: {}.",
+            missing.join(", ")
+        )
+    );
 
     // The application in Graph is what was asked for.
     let (status, app) = emulator.portal("GET", &format!("/applications/{object_id}"), None);
@@ -99,7 +120,12 @@ fn lifecycle_create_no_change_consent_drift_delete() {
     let out = outputs(&ws);
     assert_eq!(out["consent_granted"], true);
     assert_eq!(out["missing"], json!([]));
-    assert!(out["doc"].as_str().unwrap().contains("ranted"));
+    let doc = out["doc"].as_str().unwrap();
+    assert!(
+        consent_status_line(doc).starts_with("Admin consent: **granted**. "),
+        "{doc}"
+    );
+    assert!(!doc.contains("**pending**"), "{doc}");
     assert!(
         plan_is_empty(&ws),
         "consent granted: still nothing to change"
