@@ -6,17 +6,25 @@
 //! - a read in flight stops at once; a write already sent runs to its answer, so
 //!   what Graph did is known and recorded;
 //! - a credential delete throttled for longer than its 10 s lag budget still
-//!   completes within its own timeout.
+//!   completes within its own timeout;
+//! - the resources themselves: a refresh stopped while Graph hides the object keeps
+//!   it in state and says why, rather than dropping it.
 
-use psoxy_provider::config::Secret;
+use psoxy_provider::catalog::Cloud;
+use psoxy_provider::config::{ProviderSettings, Secret};
 use psoxy_provider::graph::applications::{self, NewApplication};
 use psoxy_provider::graph::auth::{ClientSecretSource, TokenCache};
 use psoxy_provider::graph::federated_credentials::{self as fics, CredentialFields};
 use psoxy_provider::graph::models::{Application, FederatedIdentityCredential};
 use psoxy_provider::graph::{GraphClient, GraphErrorKind, GraphRequest, Operation};
+use psoxy_provider::resources::federated_credential::FederatedCredential;
+use psoxy_provider::resources::msft_connector::MsftConnector;
+use psoxy_provider::session::{Session, SessionSlot};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tfplugin::diagnostics::Diagnostics;
+use tfplugin::framework::{RequestContext, Resource};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -148,9 +156,76 @@ impl Graph {
             .unwrap()
     }
 
+    /// What `Configure` would set up: a session signed in as `terraform-ci`.
+    fn session(&self) -> Arc<SessionSlot> {
+        let url = url::Url::parse(&self.emulator.base_url).unwrap();
+        let settings = ProviderSettings {
+            tenant_id: Some(TENANT.into()),
+            cloud: Cloud::Global,
+            graph_endpoint: url.clone(),
+            login_endpoint: url.clone(),
+            client_id: Some(CI_CLIENT.into()),
+            client_secret: Some(Secret::new(CI_SECRET)),
+            use_oidc: false,
+            oidc_token: None,
+            oidc_token_file_path: None,
+            use_cli: false,
+        };
+        let source = ClientSecretSource::new(
+            self.http.clone(),
+            &url,
+            &url,
+            Some(TENANT),
+            CI_CLIENT,
+            Secret::new(CI_SECRET),
+        )
+        .unwrap();
+        let tokens = Arc::new(TokenCache::new(Arc::new(source), Some(TENANT.into())));
+        let slot = SessionSlot::default();
+        slot.set(Session::new(
+            settings,
+            Ok(GraphClient::new(self.http.clone(), &url, tokens)),
+        ));
+        Arc::new(slot)
+    }
+
     async fn stop(self) {
         self.emulator.shutdown().await;
     }
+}
+
+/// A resource's state as Terraform holds it: `values` for the attributes given, null
+/// for the others.
+fn state_value(resource: &dyn Resource, values: Value) -> tfplugin::value::Value {
+    let ty = resource.schema().block.value_type();
+    let tfplugin::value::Type::Object(attributes) = &ty else {
+        panic!("{ty:?}")
+    };
+    let full: serde_json::Map<String, Value> = attributes
+        .keys()
+        .map(|name| {
+            (
+                name.clone(),
+                values.get(name).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    tfplugin::model::to_value(&full, &ty).unwrap()
+}
+
+/// Terraform's refresh of `current`, stopped `after` in.
+async fn refresh_stopped_after(
+    resource: &dyn Resource,
+    current: &tfplugin::value::Value,
+    after: Duration,
+) -> (tfplugin::value::Value, Diagnostics) {
+    let (op, _) = stopped_after(after);
+    let ctx = RequestContext {
+        cancelled: op.cancelled,
+    };
+    let mut diags = Diagnostics::new();
+    let refreshed = resource.read(&ctx, current, &mut diags).await;
+    (refreshed, diags)
 }
 
 fn op(timeout: Duration) -> Operation {
@@ -411,5 +486,99 @@ async fn a_credential_delete_throttled_past_its_lag_budget_completes_within_its_
         .await
         .unwrap();
     assert!(left.is_empty(), "{left:?}");
+    graph.stop().await;
+}
+
+#[tokio::test]
+async fn a_connector_refresh_stopped_while_its_application_lags_keeps_it_in_state() {
+    let graph = Graph::start().await;
+    graph.set_faults(json!({"consistency_reads": 1000})).await;
+    let app = graph
+        .graph_application("Psoxy Connector - Outlook Calendar")
+        .await;
+    let connector = MsftConnector {
+        session: graph.session(),
+    };
+    let current = state_value(
+        &connector,
+        json!({
+            "connectors": ["outlook-cal"],
+            "display_name": "Psoxy Connector - Outlook Calendar",
+            "owners": [],
+            "id": app.id,
+            "object_id": app.id,
+            "client_id": app.app_id,
+            "service_principal_object_id": "",
+            "tenant_id": TENANT,
+            "required_app_roles": {},
+            "consent_granted": false,
+            "missing_app_roles": [],
+            "admin_consent_url": "",
+            "api_permissions_url": "",
+            "consent_instructions": "",
+        }),
+    );
+    let (refreshed, diags) =
+        refresh_stopped_after(&connector, &current, Duration::from_millis(1500)).await;
+    assert_eq!(refreshed, current, "the state Terraform had, unchanged");
+    let errors: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("Could not read the connector's application")),
+        "{errors:?}"
+    );
+    assert!(diags.has_errors());
+    assert_lag_hit(&graph, &format!("/applications/{}", app.id)).await;
+    graph.stop().await;
+}
+
+#[tokio::test]
+async fn a_credential_refresh_stopped_while_it_lags_keeps_it_in_state() {
+    let graph = Graph::start().await;
+    let object_id = graph.admin_application("Has a lagging credential").await;
+    graph.set_faults(json!({"consistency_reads": 1000})).await;
+    let created = fics::create(
+        &graph.client,
+        &op(LONG),
+        &object_id,
+        &gcp_credential("lagging", "45"),
+    )
+    .await
+    .unwrap();
+    let credential = FederatedCredential {
+        session: graph.session(),
+    };
+    let current = state_value(
+        &credential,
+        json!({
+            "application_object_id": object_id,
+            "name": "lagging",
+            "issuer": "https://accounts.google.com",
+            "subject": "45",
+            "audience": "api://AzureADTokenExchange",
+            "credential_id": created.id,
+            "id": format!("{object_id}/federatedIdentityCredential/{}", created.id),
+            "tenant_id": TENANT,
+            "gcp": {"service_account_unique_id": "45"},
+        }),
+    );
+    let (refreshed, diags) =
+        refresh_stopped_after(&credential, &current, Duration::from_millis(1500)).await;
+    assert_eq!(refreshed, current, "the state Terraform had, unchanged");
+    let errors: Vec<String> = diags.iter().map(|d| d.summary.clone()).collect();
+    assert_eq!(
+        errors,
+        ["Could not read the federated credential"],
+        "{errors:?}"
+    );
+    assert_lag_hit(
+        &graph,
+        &format!("federatedIdentityCredentials/{}", created.id),
+    )
+    .await;
     graph.stop().await;
 }
