@@ -18,8 +18,12 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Both tables of docs/benchmarks.md: plugin start and GetSchema, then the connector
+# lifecycle with real terraform against the Graph emulator (release binaries, 100 ms
+# per Graph request).
 bench:
 	$(CARGO) bench -p terraform-provider-psoxy --bench plugin
+	E2E_PROFILE=release LATENCY_MS=100 $(CARGO) bench -p e2e --bench lifecycle
 
 # The provider end to end against the Graph emulator: init, apply, the consent
 # document, consent granted, destroy. Leaves nothing behind.

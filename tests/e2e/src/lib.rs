@@ -406,6 +406,24 @@ impl Emulator {
             .collect()
     }
 
+    /// Per application object id (lower case), the most writes to it or its
+    /// sub-resources that were in flight at once since the stats were last cleared
+    /// (`GET /_emulator/stats`).
+    pub fn peak_writes_in_flight(&self) -> std::collections::BTreeMap<String, u64> {
+        self.admin("GET", "stats", None)["peak_writes_in_flight"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(app, n)| (app, n.as_u64().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Forgets the write-concurrency peaks.
+    pub fn clear_stats(&self) {
+        self.admin("DELETE", "stats", None);
+    }
+
     /// The directory of `tenant` (or of the home tenant) as the emulator holds it.
     pub fn directory(&self, tenant: Option<&str>) -> serde_json::Value {
         match tenant {

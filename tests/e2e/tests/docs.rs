@@ -15,8 +15,10 @@
 //!   `Boolean`, `Number`, `List of String`, `Set of String`, `Map of String`,
 //!   `List of Object`, ... or `Block`; Flags are those of `Required`, `Optional`,
 //!   `Computed` and `Sensitive` that the schema sets (none for the fields of an object
-//!   attribute), optionally followed by `Forces replacement`, which the schema JSON does
-//!   not carry and so is not checked.
+//!   attribute), followed by `Forces replacement` exactly where changing the argument
+//!   makes the provider replace the resource. The schema JSON does not carry that, so
+//!   the test asks the provider itself: it creates every resource against the Graph
+//!   emulator, changes every argument, and reads `replace_paths` from the plan.
 //! - Any other `##` heading ends the reference part; fenced code is skipped.
 //!
 //! `docs/index.md` documents the provider's arguments as a table under
@@ -27,9 +29,9 @@
 //! `examples/` verbatim, so the examples (which `examples.rs` validates) and the pages
 //! cannot drift apart.
 
-use e2e::{Workspace, workspace_root};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use e2e::{Emulator, Workspace, workspace_root};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// path => (type, flags), `Forces replacement` left out.
 type Items = BTreeMap<String, (String, Vec<String>)>;
@@ -161,11 +163,12 @@ fn expected(block: &Value, prefix: &str) -> (Items, BTreeMap<String, Section>) {
     (items, sections)
 }
 
-/// The items a page documents, with their sections; panics on a malformed item line or
-/// an item documented twice.
-fn documented(page: &str) -> (Items, BTreeMap<String, Section>) {
+/// The items a page documents, with their sections and those marked `Forces
+/// replacement`; panics on a malformed item line or an item documented twice.
+fn documented(page: &str) -> (Items, BTreeMap<String, Section>, BTreeSet<String>) {
     let mut items = Items::new();
     let mut sections = BTreeMap::new();
+    let mut forced = BTreeSet::new();
     let mut section: Option<Section> = None;
     let mut fenced = false;
     for line in page.lines() {
@@ -206,24 +209,30 @@ fn documented(page: &str) -> (Items, BTreeMap<String, Section>) {
             .0;
         let mut parts = annotation.split(',').map(str::trim);
         let ty = parts.next().unwrap().to_owned();
-        let f: Vec<String> = parts
-            .filter(|p| *p != "Forces replacement")
-            .map(str::to_owned)
-            .collect();
         let path = match sec {
             Section::Nested(p) => format!("{p}.{name}"),
             _ => name.to_owned(),
         };
+        let mut f = Vec::new();
+        for part in parts {
+            if part == "Forces replacement" {
+                forced.insert(path.clone());
+            } else {
+                f.push(part.to_owned());
+            }
+        }
         assert!(
             items.insert(path.clone(), (ty, f)).is_none(),
             "`{path}` documented twice"
         );
         sections.insert(path, sec.clone());
     }
-    (items, sections)
+    (items, sections, forced)
 }
 
-fn compare(page_name: &str, block: &Value) -> usize {
+/// Compares the page with the schema; returns how many items were checked and the
+/// items the page marks `Forces replacement`.
+fn compare(page_name: &str, block: &Value) -> (usize, BTreeSet<String>) {
     let path = workspace_root().join("docs").join(page_name);
     let page = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -232,7 +241,7 @@ fn compare(page_name: &str, block: &Value) -> usize {
         )
     });
     let (want, want_sections) = expected(block, "");
-    let (got, got_sections) = documented(&page);
+    let (got, got_sections, forced) = documented(&page);
     let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
     let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
     assert!(
@@ -250,7 +259,190 @@ fn compare(page_name: &str, block: &Value) -> usize {
             "{page_name}: `{k}` is in the wrong section"
         );
     }
-    want.len()
+    (want.len(), forced)
+}
+
+/// The paths a configuration may set: arguments, blocks, and the arguments inside
+/// blocks, dotted from the top (`gcp.service_account_unique_id`).
+fn configurable(block: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    for (name, a) in block["attributes"].as_object().into_iter().flatten() {
+        if a["required"] == true || a["optional"] == true {
+            out.insert(format!("{prefix}{name}"));
+        }
+    }
+    for (name, b) in block["block_types"].as_object().into_iter().flatten() {
+        let path = format!("{prefix}{name}");
+        out.insert(path.clone());
+        configurable(&b["block"], &format!("{path}."), out);
+    }
+}
+
+/// The values at a dotted path, looking through the lists that hold nested blocks.
+fn values_at(v: &Value, path: &[&str]) -> Vec<Value> {
+    match (v, path.split_first()) {
+        (_, None) => vec![v.clone()],
+        (Value::Array(items), Some(_)) => items.iter().flat_map(|i| values_at(i, path)).collect(),
+        (Value::Object(o), Some((first, rest))) => o
+            .get(*first)
+            .map(|x| values_at(x, rest))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Seeded applications ("Owned App One" and "Two") for the credentials to sit on.
+const APP_ONE: &str = "00000000-0000-4000-8000-00000000e001";
+const APP_TWO: &str = "00000000-0000-4000-8000-00000000e002";
+
+/// Before (`after == false`) and after of the replacement scenario: every resource the
+/// provider has, with every argument set, then every argument changed.
+fn replacement_scenario(after: bool) -> String {
+    let pick = |before: &str, changed: &str| if after { changed } else { before }.to_owned();
+    let timeouts = pick(
+        r#"timeouts {
+    create = "10m"
+    read   = "5m"
+    update = "10m"
+    delete = "5m"
+  }"#,
+        r#"timeouts {
+    create = "11m"
+    read   = "6m"
+    update = "11m"
+    delete = "6m"
+  }"#,
+    );
+    format!(
+        r#"
+resource "psoxy_msft_connector" "x" {{
+  connectors       = {connectors}
+  display_name     = "{display_name}"
+  owners           = ["{owner}"]
+  purge_on_destroy = {purge}
+  {timeouts}
+}}
+
+resource "psoxy_federated_credential" "explicit" {{
+  application_object_id = "{app}"
+  name                  = "{name}"
+  description           = "{description}"
+  issuer                = "{issuer}"
+  subject               = "{subject}"
+  audience              = "{audience}"
+  {timeouts}
+}}
+
+resource "psoxy_federated_credential" "gcp" {{
+  application_object_id = "{APP_ONE}"
+  name                  = "docs-gcp"
+  gcp {{ service_account_unique_id = "{gcp}" }}
+}}
+
+resource "psoxy_federated_credential" "aws" {{
+  application_object_id = "{APP_ONE}"
+  name                  = "docs-aws"
+  aws {{
+    identity_pool_id = "{pool}"
+    identity_id      = "{identity}"
+  }}
+}}
+"#,
+        connectors = pick(r#"["outlook-cal"]"#, r#"["outlook-cal", "outlook-mail"]"#),
+        display_name = pick("Docs before", "Docs after"),
+        owner = pick(
+            "00000000-0000-4000-8000-00000000b002",
+            "00000000-0000-4000-8000-00000000b003"
+        ),
+        purge = pick("false", "true"),
+        app = pick(APP_ONE, APP_TWO),
+        name = pick("docs-before", "docs-after"),
+        description = pick("before", "after"),
+        issuer = pick(
+            "https://token.actions.githubusercontent.com",
+            "https://issuer.example.com"
+        ),
+        subject = pick(
+            "repo:worklytics/psoxy:ref:refs/heads/main",
+            "another-subject"
+        ),
+        audience = pick("api://AzureADTokenExchange", "api://another-audience"),
+        gcp = pick("112233445566778899001", "112233445566778899002"),
+        pool = pick(
+            "us-east-1:0f2b6a8e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+            "us-east-1:0f2b6a8e-3c4d-4e5f-8a9b-0c1d2e3f4a5c"
+        ),
+        identity = pick(
+            "us-east-1:11111111-2222-4333-8444-555555555555",
+            "us-east-1:11111111-2222-4333-8444-555555555556"
+        ),
+    )
+}
+
+/// For each resource type, the arguments whose change makes the provider replace the
+/// resource: every resource is created against the Graph emulator, every argument is
+/// changed, and the plan's `replace_paths` name those that force replacement. Fails if
+/// the scenario leaves an argument of the schema unchanged.
+fn replacing_arguments(
+    resources: &serde_json::Map<String, Value>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let emulator = Emulator::start(&[]);
+    let ws = Workspace::new(&replacement_scenario(false)).with_env(emulator.provider_env());
+    ws.terraform(&["apply", "-auto-approve", "-no-color"])
+        .assert_success();
+    ws.write("main.tf", &replacement_scenario(true));
+    ws.terraform(&["plan", "-no-color", "-out=changed.tfplan"])
+        .assert_success();
+    let plan = ws
+        .terraform(&["show", "-json", "changed.tfplan"])
+        .assert_success()
+        .json();
+    let mut changed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut replacing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for rc in plan["resource_changes"].as_array().unwrap() {
+        let ty = rc["type"].as_str().unwrap().to_owned();
+        let change = &rc["change"];
+        let mut paths = BTreeSet::new();
+        configurable(&resources[&ty]["block"], "", &mut paths);
+        for path in paths {
+            let steps: Vec<&str> = path.split('.').collect();
+            if values_at(&change["before"], &steps) != values_at(&change["after"], &steps) {
+                changed.entry(ty.clone()).or_default().insert(path);
+            }
+        }
+        let forced = replacing.entry(ty).or_default();
+        for p in change["replace_paths"].as_array().into_iter().flatten() {
+            let steps: Vec<&str> = p
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            forced.insert(steps.join("."));
+        }
+    }
+    for (ty, s) in resources {
+        let mut paths = BTreeSet::new();
+        configurable(&s["block"], "", &mut paths);
+        let unchanged: Vec<&String> = paths
+            .iter()
+            .filter(|p| !changed.get(ty).is_some_and(|c| c.contains(*p)))
+            .collect();
+        assert!(
+            unchanged.is_empty(),
+            "{ty}: the replacement scenario in docs.rs does not change {unchanged:?}, so \
+             whether changing them forces replacement goes unchecked; change them there"
+        );
+    }
+    // The scenario itself holds: some change replaces, and some does not.
+    assert!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rc| { rc["change"]["actions"] == json!(["update"]) }),
+        "no resource is updated in place: {plan}"
+    );
+    replacing
 }
 
 fn example_in_page(page_name: &str, example: &str) {
@@ -269,8 +461,15 @@ fn resource_and_data_source_pages_match_the_schema() {
     let mut checked = 0;
     let resources = schema["resource_schemas"].as_object().unwrap();
     assert!(resources.len() >= 2, "{resources:?}");
+    let replacing = replacing_arguments(resources);
     for (name, s) in resources {
-        checked += compare(&format!("resources/{name}.md"), &s["block"]);
+        let (n, forced) = compare(&format!("resources/{name}.md"), &s["block"]);
+        checked += n;
+        assert_eq!(
+            forced, replacing[name],
+            "docs/resources/{name}.md marks `Forces replacement` on the left; changing \
+             these arguments makes the provider replace the resource (right)"
+        );
         example_in_page(
             &format!("resources/{name}.md"),
             &format!("resources/{name}/resource.tf"),
@@ -283,7 +482,12 @@ fn resource_and_data_source_pages_match_the_schema() {
     let data_sources = schema["data_source_schemas"].as_object().unwrap();
     assert!(!data_sources.is_empty());
     for (name, s) in data_sources {
-        checked += compare(&format!("data-sources/{name}.md"), &s["block"]);
+        let (n, forced) = compare(&format!("data-sources/{name}.md"), &s["block"]);
+        checked += n;
+        assert!(
+            forced.is_empty(),
+            "docs/data-sources/{name}.md: a data source is never replaced: {forced:?}"
+        );
         example_in_page(
             &format!("data-sources/{name}.md"),
             &format!("data-sources/{name}/data-source.tf"),

@@ -281,10 +281,67 @@ fn presets_and_explicit_values_through_the_lifecycle() {
         "{text}"
     );
 
-    // Renaming replaces (Graph cannot rename).
+    apply(&ws, &["-var", "description=second"]);
+    let names = |emulator: &Emulator| -> Vec<String> {
+        let mut names: Vec<String> = credentials(emulator, &object_id)
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(&emulator),
+        [
+            "github-main",
+            "psoxy-outlook-cal-aws",
+            "psoxy-outlook-cal-gcp"
+        ]
+    );
+    let gh_id = outputs(&ws)["explicit"]["credential_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Renaming an existing credential replaces it (Graph cannot rename): the plan says
+    // so, and apply leaves the new name in Graph and the old one gone.
     ws.write("main.tf", &ws_tf.replace("github-main", "github-release"));
     let plan = ws.terraform(&["plan", "-no-color", "-var", "description=second"]);
-    assert!(plan.flat().contains("1 to add"), "{}", plan.all());
+    let text = plan.flat();
+    assert!(plan.success, "{}", plan.all());
+    assert!(
+        text.contains("psoxy_federated_credential.explicit must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"~ name = "github-main" -> "github-release" # forces replacement"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 to add, 0 to change, 1 to destroy"),
+        "{text}"
+    );
+    apply(&ws, &["-var", "description=second"]);
+    assert_eq!(
+        names(&emulator),
+        [
+            "github-release",
+            "psoxy-outlook-cal-aws",
+            "psoxy-outlook-cal-gcp"
+        ]
+    );
+    let renamed = outputs(&ws)["explicit"].clone();
+    assert_eq!(renamed["name"], "github-release");
+    assert_ne!(renamed["credential_id"], gh_id.as_str(), "a new credential");
+    assert_eq!(
+        by_id(
+            &emulator,
+            &object_id,
+            renamed["credential_id"].as_str().unwrap()
+        )["subject"],
+        GH_SUBJECT
+    );
+    assert_plan_empty(&ws, &["-var", "description=second"]);
 
     ws.terraform(&[
         "destroy",
@@ -496,9 +553,13 @@ output "object_id" { value = psoxy_msft_connector.app.object_id }
 #[test]
 fn ten_in_parallel_then_the_twenty_first_fails_alone() {
     let emulator = Emulator::start(&[]);
+    // Every request takes a while, as over a real network, so that writes sent at once
+    // really overlap in the emulator (its lock alone would serialise them).
+    emulator.set_faults(json!({"latency_ms": 150}));
     let ws = workspace(&emulator, MANY);
 
-    // Ten at once on one application: all succeed (writes are serialised per app).
+    // Ten at once on one application: all succeed, because the provider sends writes
+    // to one application one at a time (Graph answers concurrent ones with conflicts).
     let run = apply(&ws, &["-parallelism=10", "-var", "n=10"]);
     assert!(
         run.flat().contains("11 added"),
@@ -507,6 +568,7 @@ fn ten_in_parallel_then_the_twenty_first_fails_alone() {
     );
     let object_id = outputs(&ws)["object_id"].as_str().unwrap().to_owned();
     assert_eq!(credentials(&emulator, &object_id).len(), 10);
+    assert_one_write_at_a_time(&emulator, &object_id, 10);
     assert!(
         emulator
             .requests()
@@ -515,6 +577,8 @@ fn ten_in_parallel_then_the_twenty_first_fails_alone() {
         "no write conflicts"
     );
     assert_plan_empty(&ws, &["-var", "n=10"]);
+    emulator.clear_stats();
+    emulator.clear_requests();
 
     // Twenty-one: exactly one fails, clearly; the other twenty are in state and Graph.
     let run = ws.terraform(&["apply", "-auto-approve", "-no-color", "-var", "n=21"]);
@@ -536,6 +600,7 @@ fn ten_in_parallel_then_the_twenty_first_fails_alone() {
     let lines: Vec<&str> = state.stdout.lines().collect();
     assert_eq!(lines.len(), 21, "20 credentials + the app: {lines:?}");
     assert_eq!(credentials(&emulator, &object_id).len(), 20);
+    assert_one_write_at_a_time(&emulator, &object_id, 11);
 
     // Nothing lost: the next plan only retries the one that failed.
     let plan = ws.terraform(&["plan", "-no-color", "-var", "n=21"]);
@@ -544,6 +609,24 @@ fn ten_in_parallel_then_the_twenty_first_fails_alone() {
         plan.flat().contains("1 to add, 0 to change, 0 to destroy"),
         "{}",
         plan.all()
+    );
+}
+
+/// The emulator saw at least `writes` credential creates on the application, and never
+/// two writes to it in flight at once.
+#[track_caller]
+fn assert_one_write_at_a_time(emulator: &Emulator, object_id: &str, writes: usize) {
+    let creates = emulator
+        .requests()
+        .iter()
+        .filter(|(m, path, _)| m == "POST" && path.ends_with("/federatedIdentityCredentials"))
+        .count();
+    assert!(creates >= writes, "{creates} credential creates seen");
+    let peaks = emulator.peak_writes_in_flight();
+    assert_eq!(
+        peaks.get(&object_id.to_ascii_lowercase()).copied(),
+        Some(1),
+        "writes to application {object_id} in flight at once: {peaks:?}"
     );
 }
 

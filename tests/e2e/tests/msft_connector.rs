@@ -48,6 +48,17 @@ fn plan_is_empty(ws: &Workspace) -> bool {
     run.success
 }
 
+/// The consent document's status line: there is exactly one.
+#[track_caller]
+fn consent_status_line(doc: &str) -> &str {
+    let lines: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("Admin consent: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one status line in:\n{doc}");
+    lines[0]
+}
+
 #[test]
 fn lifecycle_create_no_change_consent_drift_delete() {
     let emulator = Emulator::start(&[]);
@@ -74,6 +85,16 @@ fn lifecycle_create_no_change_consent_drift_delete() {
         doc.contains(&format!("adminconsent?client_id={client_id}")),
         "{doc}"
     );
+    let mut permissions: Vec<&String> = out["roles"].as_object().unwrap().keys().collect();
+    permissions.sort();
+    let missing: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
+    assert_eq!(
+        consent_status_line(doc),
+        format!(
+            "Admin consent: **pending**. Not yet granted: {}.",
+            missing.join(", ")
+        )
+    );
 
     // The application in Graph is what was asked for.
     let (status, app) = emulator.portal("GET", &format!("/applications/{object_id}"), None);
@@ -99,7 +120,12 @@ fn lifecycle_create_no_change_consent_drift_delete() {
     let out = outputs(&ws);
     assert_eq!(out["consent_granted"], true);
     assert_eq!(out["missing"], json!([]));
-    assert!(out["doc"].as_str().unwrap().contains("ranted"));
+    let doc = out["doc"].as_str().unwrap();
+    assert!(
+        consent_status_line(doc).starts_with("Admin consent: **granted**. "),
+        "{doc}"
+    );
+    assert!(!doc.contains("**pending**"), "{doc}");
     assert!(
         plan_is_empty(&ws),
         "consent granted: still nothing to change"
@@ -377,7 +403,10 @@ fn lag_and_throttling_are_ridden_out() {
         "sp_backing_app_delay_reads": 2,
         "throttle_probability": 0.3,
         "retry_after_secs": 1,
-        "unavailable_probability": 0.1
+        "unavailable_probability": 0.1,
+        // One application create is acted on and answered 504, as a gateway that timed
+        // out: the provider must find the application it made, not make a second one.
+        "rules": [{"method": "POST", "path": "/applications", "action": "act_then_504"}]
     }));
     let ws = workspace(
         &emulator,
@@ -393,19 +422,85 @@ resource "psoxy_msft_connector" "c" {
         plan_is_empty(&ws),
         "no drift after a lagging, throttled apply"
     );
-    let statuses: Vec<u16> = emulator.requests().iter().map(|r| r.2).collect();
-    assert!(statuses.contains(&429), "throttling really happened");
+    // Every fault this test injects really bit, and was answered as that fault says.
+    let log = emulator.logged_requests();
+    let hit = |fault: &str| -> Vec<&e2e::LoggedRequest> {
+        log.iter()
+            .filter(|r| r.fault.as_deref() == Some(fault))
+            .collect()
+    };
+    let summary: Vec<(String, String, u16, Option<String>)> = log
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .map(|r| (r.method.clone(), r.path.clone(), r.status, r.fault.clone()))
+        .collect();
+    let throttled = hit("throttle");
+    assert!(
+        !throttled.is_empty() && throttled.iter().all(|r| r.status == 429),
+        "throttling: {summary:?}"
+    );
+    let unavailable = hit("unavailable");
+    assert!(
+        !unavailable.is_empty() && unavailable.iter().all(|r| matches!(r.status, 503 | 504)),
+        "503/504: {summary:?}"
+    );
+    // The service principals are created last, so their first reads, in the refresh,
+    // meet the replication window; the empty plan above shows they were waited for.
+    let lag = hit("consistency_404");
+    assert!(
+        lag.iter().any(|r| r.method == "GET"
+            && r.status == 404
+            && r.path.starts_with("/v1.0/servicePrincipals(appId=")),
+        "a new service principal was read while it lagged: {summary:?}"
+    );
+    let backing = hit("no_backing_application");
+    assert!(
+        !backing.is_empty()
+            && backing
+                .iter()
+                .all(|r| r.method == "POST" && r.path == "/v1.0/servicePrincipals"),
+        "NoBackingApplicationObject: {summary:?}"
+    );
+    assert_eq!(
+        emulator.fault_rules_fired(),
+        [1],
+        "the lost create answer: {summary:?}"
+    );
+    assert!(
+        hit("act_then_504")
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/v1.0/applications" && r.status == 504),
+        "{summary:?}"
+    );
+    // Four applications were made, each once: the one whose answer was lost was looked
+    // up, not sent again.
+    let creates = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1.0/applications")
+        .filter(|r| r.status == 201 || r.fault.as_deref() == Some("act_then_504"))
+        .count();
+    assert_eq!(creates, 4, "applications created: {summary:?}");
     // The test's own look at Graph must not be throttled.
     emulator.set_faults(json!({"throttle_probability": 0.0, "unavailable_probability": 0.0, "consistency_reads": 0}));
-    // Every application Terraform made is in state, and there are no others.
-    let (_, apps) = emulator.portal(
-        "GET",
-        "/applications?$filter=startswith(displayName,'Psoxy%20Connector')",
-        None,
-    );
-    assert_eq!(apps["value"].as_array().unwrap().len(), 4);
+    // Every application Terraform made is in state, and there are no others: the one
+    // whose answer was lost was found, not made twice.
+    let apps = emulator.psoxy_applications(None);
+    assert_eq!(apps.len(), 4, "{apps:#?}");
+    let in_state: Vec<Value> = ws
+        .state_resources()
+        .iter()
+        .map(|r| r.values["object_id"].clone())
+        .collect();
+    for app in &apps {
+        assert!(
+            in_state.contains(&app["data"]["id"]),
+            "{} is not in state: {in_state:?}",
+            app["data"]["id"]
+        );
+    }
     ws.terraform(&["destroy", "-auto-approve", "-no-color"])
         .assert_success();
+    assert_eq!(emulator.psoxy_applications(None).len(), 0);
 }
 
 #[test]
@@ -414,20 +509,55 @@ fn a_lagging_service_principal_is_not_recreated() {
     // the refresh must not take that lag for a missing service principal.
     let emulator = Emulator::start(&[]);
     let ws = workspace(&emulator, CAL);
-    // A time-based window; the service principal is created later than the
-    // application (after NoBackingApplicationObject retries), so it becomes visible
-    // later too.
-    emulator.set_faults(json!({
-        "consistency_delay_ms": 2500,
-        "consistency_subresources": true,
-        "sp_backing_app_delay_reads": 2
-    }));
+    // Every object created from now on is hidden from its first two reads, however
+    // long they take to come.
+    emulator.set_faults(json!({"consistency_reads": 2}));
     apply(&ws);
+    let out = outputs(&ws);
+    let object_id = out["object_id"].as_str().unwrap().to_owned();
+    let client_id = out["client_id"].as_str().unwrap().to_owned();
+    // The application has replicated by now (two reads use up its window); only its
+    // service principal lags.
+    let app_path = format!("/applications/{object_id}");
+    let seen: Vec<u16> = (0..3)
+        .map(|_| emulator.portal("GET", &app_path, None).0)
+        .collect();
+    assert_eq!(seen.last(), Some(&200), "{seen:?}");
+    emulator.clear_requests();
+
     let plan = ws.terraform(&["plan", "-no-color", "-detailed-exitcode"]);
     assert!(
         plan.success,
         "plan right after create shows changes:\n{}",
         plan.all()
+    );
+    // The refresh really met the lag, and rode it out.
+    let sp_path = format!("/v1.0/servicePrincipals(appId='{client_id}')");
+    let sp_reads: Vec<(u16, Option<String>)> = emulator
+        .logged_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == sp_path)
+        .map(|r| (r.status, r.fault))
+        .collect();
+    assert_eq!(
+        sp_reads.first(),
+        Some(&(404, Some("consistency_404".to_owned()))),
+        "the refresh's first read of the service principal: {sp_reads:?}"
+    );
+    assert_eq!(
+        sp_reads.last(),
+        Some(&(200, None)),
+        "the refresh read it again until it showed: {sp_reads:?}"
+    );
+    let app_reads: Vec<u16> = emulator
+        .logged_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/v1.0{app_path}"))
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        !app_reads.is_empty() && app_reads.iter().all(|s| *s == 200),
+        "the application itself did not lag: {app_reads:?}"
     );
 }
 

@@ -112,8 +112,32 @@ data "psoxy_msft_connector_specs" "x" {
     assert!(all.contains("Unknown connector id"), "{all}");
     assert!(all.contains("Did you mean \"outlook-mail\"?"), "{all}");
     assert!(all.contains("msft-entra-id"), "{all}");
-    // Terraform points at the offending element.
-    assert!(all.contains("ids"), "{all}");
+
+    // The diagnostic names the attribute path `ids[1]`: Terraform then points at that
+    // element of the list (the whole list for `ids`, no source at all for no path).
+    let json = ws.terraform(&["validate", "-json", "-no-color"]).json();
+    let diagnostic = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["summary"] == "Unknown connector id")
+        .unwrap_or_else(|| panic!("no diagnostic: {json}"))
+        .clone();
+    assert_eq!(highlighted(&diagnostic), r#""outlok-mail""#, "{diagnostic}");
+    assert_eq!(diagnostic["range"]["start"]["line"], 3, "{diagnostic}");
+}
+
+/// The source a diagnostic points at (`terraform … -json`): the expression at the
+/// diagnostic's attribute path.
+#[track_caller]
+fn highlighted(diagnostic: &serde_json::Value) -> &str {
+    let snippet = &diagnostic["snippet"];
+    let code = snippet["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no source: {diagnostic}"));
+    let offset = |key: &str| snippet[key].as_u64().unwrap() as usize;
+    code.get(offset("highlight_start_offset")..offset("highlight_end_offset"))
+        .unwrap_or_else(|| panic!("{diagnostic}"))
 }
 
 #[test]
@@ -130,7 +154,22 @@ data "psoxy_msft_connector_specs" "x" {}
     run.assert_failure();
     let all = run.flat();
     assert!(all.contains("plain HTTP"), "{all}");
-    assert!(all.contains("graph_endpoint"), "{all}");
+    // The diagnostic names `graph_endpoint` (the echoed source line would contain the
+    // name whatever the path): Terraform then points at its value.
+    let plan = ws.terraform(&["plan", "-json", "-no-color"]);
+    plan.assert_failure();
+    let diagnostic = plan
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|l| l["diagnostic"].clone())
+        .find(|d| d["summary"] == "Invalid endpoint")
+        .unwrap_or_else(|| panic!("no diagnostic: {}", plan.stdout));
+    assert_eq!(
+        highlighted(&diagnostic),
+        r#""http://graph.example.com""#,
+        "{diagnostic}"
+    );
 }
 
 #[test]
