@@ -2,7 +2,7 @@
 //! `infra/modules/worklytics-connector-specs/msft-365.tf`), plus lookup with
 //! "did you mean" suggestions for Terraform diagnostics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::permissions::{
@@ -370,6 +370,61 @@ pub fn required_app_roles(connectors: &[&Connector]) -> BTreeMap<&'static str, &
         .flat_map(|c| c.permissions.iter())
         .map(|p| (p.name, p.app_role_id))
         .collect()
+}
+
+/// The connectors an application asking for these Graph application permissions
+/// serves, for adopting an application someone made by hand: the smallest set of
+/// current (not deprecated) connectors whose permissions cover the ones asked for that
+/// any connector needs, preferring sets that ask for fewer permissions beyond them,
+/// then catalog order. Also returns the permissions no connector needs, sorted.
+pub fn connectors_for_permissions<S: AsRef<str>>(
+    permission_names: &[S],
+) -> (Vec<&'static Connector>, Vec<String>) {
+    let candidates: Vec<&'static Connector> = connectors()
+        .iter()
+        .filter(|c| c.availability.replacement().is_none())
+        .collect();
+    let needed: BTreeSet<&str> = permission_names
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|p| {
+            candidates
+                .iter()
+                .any(|c| c.permission_names().any(|n| n == *p))
+        })
+        .collect();
+    let mut unneeded: Vec<String> = permission_names
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|p| !needed.contains(p))
+        .map(str::to_owned)
+        .collect();
+    unneeded.sort();
+    unneeded.dedup();
+    if needed.is_empty() {
+        return (Vec::new(), unneeded);
+    }
+    // The catalog is small (fewer than 16 current connectors): every subset is tried.
+    let mut best: Option<(usize, usize, Vec<usize>)> = None;
+    for mask in 1u32..(1 << candidates.len()) {
+        let indices: Vec<usize> = (0..candidates.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .collect();
+        let covered: BTreeSet<&str> = indices
+            .iter()
+            .flat_map(|&i| candidates[i].permission_names())
+            .collect();
+        if !needed.is_subset(&covered) {
+            continue;
+        }
+        let score = (indices.len(), covered.len() - needed.len(), indices);
+        if best.as_ref().is_none_or(|b| score < *b) {
+            best = Some(score);
+        }
+    }
+    let (_, _, indices) = best.expect("every needed permission is some connector's");
+    let chosen = indices.into_iter().map(|i| candidates[i]).collect();
+    (chosen, unneeded)
 }
 
 /// Union of the connectors' permissions, each once, in first-seen order (for

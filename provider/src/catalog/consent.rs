@@ -49,6 +49,11 @@ pub struct ConsentContext<'a> {
     /// Graph base URL (no version), for the verification call.
     pub graph_endpoint: &'a str,
     pub consent: ConsentStatus,
+    /// Graph application permissions granted to the application that it does not
+    /// need, by name.
+    pub excess: Vec<String>,
+    /// Terraform grants consent itself (`grant_admin_consent = true`).
+    pub granted_by_terraform: bool,
 }
 
 impl<'a> ConsentContext<'a> {
@@ -66,6 +71,8 @@ impl<'a> ConsentContext<'a> {
             entra_admin_center: cloud.entra_admin_center(),
             graph_endpoint: cloud.graph_endpoint(),
             consent: ConsentStatus::Unknown,
+            excess: Vec::new(),
+            granted_by_terraform: false,
         }
     }
 }
@@ -128,6 +135,7 @@ pub fn consent_document(ctx: &ConsentContext<'_>) -> String {
     doc.introduction(&mut d);
     // Status first: it is what a returning reader looks for.
     doc.status(&mut d);
+    doc.excess_grants(&mut d);
     doc.who_must_act(&mut d);
     doc.application(&mut d);
     doc.permissions(&mut d);
@@ -204,6 +212,13 @@ impl Document<'_, '_> {
                     "Admin consent: **granted**. Every permission below is assigned to the \
                      application's service principal; nothing more is needed for consent."
                 );
+                if self.ctx.granted_by_terraform {
+                    let _ = writeln!(
+                        d,
+                        "Terraform granted it (`grant_admin_consent = true`), signed in as an \
+                         identity allowed to; step 1 below is for reference."
+                    );
+                }
                 if self.needs_teams {
                     let _ = writeln!(
                         d,
@@ -231,6 +246,40 @@ impl Document<'_, '_> {
                     );
                 }
             }
+        }
+    }
+
+    /// Permissions granted that no connector needs, and how they go.
+    fn excess_grants(&self, d: &mut String) {
+        if self.ctx.excess.is_empty() {
+            return;
+        }
+        d.push_str("\n## Granted but not needed\n\n");
+        let _ = writeln!(
+            d,
+            "These Microsoft Graph application permissions are granted to the application, \
+             but none of its connectors needs them: {}.",
+            self.ctx
+                .excess
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if self.ctx.granted_by_terraform {
+            let _ = writeln!(
+                d,
+                "Terraform revokes them at the next apply (`grant_admin_consent = true`)."
+            );
+        } else {
+            let _ = writeln!(
+                d,
+                "To keep to least privilege, revoke them: in <{}>, **Applications** > \
+                 **Enterprise applications**, open the application, **Permissions**, and \
+                 revoke each; or set `grant_admin_consent = true` on the Terraform resource, \
+                 and the next apply revokes them.",
+                self.entra
+            );
         }
     }
 

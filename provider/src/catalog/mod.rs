@@ -16,8 +16,8 @@ pub use cloud::{Cloud, UnknownCloud, admin_consent_url, api_permissions_url};
 pub use connectors::{
     AdminStep, AdminStepKind, Availability, Connector, MAX_DISPLAY_NAME_LEN,
     TEAMS_APPLICATION_ACCESS_POLICY, UnknownConnector, connector, connector_ids, connectors,
-    default_display_name, deprecation_warnings, extra_admin_steps, find, lookup,
-    required_app_roles, required_permissions, suggest,
+    connectors_for_permissions, default_display_name, deprecation_warnings, extra_admin_steps,
+    find, lookup, required_app_roles, required_permissions, suggest,
 };
 pub use consent::{
     ConsentContext, ConsentStatus, KNOWN_AFTER_APPLY, consent_document, teams_policy_name,

@@ -833,3 +833,42 @@ fn teams_policy_names() {
     let ps = teams_powershell("O'Brien's app", Some(CLIENT_ID));
     assert!(ps.contains("-Description 'O''Brien''s app:"), "{ps}");
 }
+
+// ---------- adoption: connectors from the permissions an application asks for ----------
+
+fn ids_for(permissions: &[&str]) -> (Vec<&'static str>, Vec<String>) {
+    let (chosen, unneeded) = connectors_for_permissions(permissions);
+    (chosen.iter().map(|c| c.id).collect(), unneeded)
+}
+
+#[test]
+fn each_connectors_own_permissions_infer_that_connector() {
+    for c in connectors() {
+        if c.availability.replacement().is_some() {
+            continue;
+        }
+        let names: Vec<&str> = c.permission_names().collect();
+        let (ids, unneeded) = ids_for(&names);
+        assert_eq!(ids, [c.id], "{names:?}");
+        assert!(unneeded.is_empty());
+    }
+}
+
+#[test]
+fn several_connectors_and_permissions_no_connector_needs() {
+    let mut names: Vec<&str> = conns(&["outlook-cal"])[0].permission_names().collect();
+    names.extend(conns(&["msft-teams"])[0].permission_names());
+    names.push("Mail.Read");
+    names.push("Directory.ReadWrite.All");
+    let (ids, unneeded) = ids_for(&names);
+    assert_eq!(ids, ["outlook-cal", "msft-teams"]);
+    assert_eq!(unneeded, ["Directory.ReadWrite.All", "Mail.Read"]);
+    // A deprecated connector is never inferred, and nothing needed infers nothing.
+    let (ids, _) = ids_for(&["User.Read.All", "Group.Read.All", "MailboxSettings.Read"]);
+    assert_eq!(ids, ["msft-entra-id"]);
+    assert_eq!(
+        ids_for(&["Mail.Read"]),
+        (vec![], vec!["Mail.Read".to_owned()])
+    );
+    assert_eq!(ids_for(&[]), (vec![], vec![]));
+}

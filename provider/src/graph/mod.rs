@@ -11,6 +11,7 @@ pub mod client;
 pub mod consistency;
 pub mod error;
 pub mod federated_credentials;
+pub mod grants;
 pub mod inventory;
 pub mod models;
 pub mod retry;

@@ -76,6 +76,10 @@ pub struct Caller {
     pub tenant_id: String,
     /// A user's UPN, or "application <client id>".
     pub name: String,
+    /// Directory role template ids held (`wids`).
+    pub directory_roles: Vec<String>,
+    /// Application permissions held, for an application signed in as itself (`roles`).
+    pub app_permissions: Vec<String>,
 }
 
 /// Who is signed in (signing in first if needed).
@@ -97,6 +101,8 @@ pub async fn caller(graph: &GraphClient) -> Result<Caller, Diagnostic> {
             .clone()
             .or(claims.app_id.clone().map(|a| format!("application {a}")))
             .unwrap_or_else(|| claims.object_id.clone().unwrap_or_default()),
+        directory_roles: claims.directory_roles.clone(),
+        app_permissions: claims.app_permissions.clone(),
     })
 }
 

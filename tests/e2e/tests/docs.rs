@@ -319,6 +319,7 @@ resource "psoxy_msft_connector" "x" {{
   display_name     = "{display_name}"
   owners           = ["{owner}"]
   purge_on_destroy = {purge}
+  grant_admin_consent = {grant}
   {timeouts}
 }}
 
@@ -354,6 +355,7 @@ resource "psoxy_federated_credential" "aws" {{
             "00000000-0000-4000-8000-00000000b003"
         ),
         purge = pick("false", "true"),
+        grant = pick("false", "true"),
         app = pick(APP_ONE, APP_TWO),
         name = pick("docs-before", "docs-after"),
         description = pick("before", "after"),

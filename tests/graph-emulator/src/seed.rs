@@ -204,11 +204,47 @@ impl Directory {
             vec![ROLE_CLOUD_APP_ADMIN.into()],
         );
 
-        for (obj, client, name) in [
-            (OWNED_APP1_OBJECT, OWNED_APP1_CLIENT, "Owned App One"),
-            (OWNED_APP2_OBJECT, OWNED_APP2_CLIENT, "Owned App Two"),
+        // Made by an administrator as psoxy's documentation says, before Terraform:
+        // App One asks for what the Outlook Calendar connector needs, App Two for the
+        // Outlook Mail connector's permissions plus one no connector needs.
+        let outlook_cal = [
+            "798ee544-9d2d-430c-a058-570e29e34338", // Calendars.Read
+            "40f97065-369a-49f4-947c-6a255697ae91", // MailboxSettings.Read
+            "5b567255-7703-4780-807c-7be8301ae99b", // Group.Read.All
+            "df021288-bdef-4463-88db-98f22de89214", // User.Read.All
+        ];
+        let outlook_mail_and_more = [
+            "693c5e45-0940-467d-9b8a-1022fb9d42ef", // Mail.ReadBasic.All
+            "40f97065-369a-49f4-947c-6a255697ae91", // MailboxSettings.Read
+            "5b567255-7703-4780-807c-7be8301ae99b", // Group.Read.All
+            "df021288-bdef-4463-88db-98f22de89214", // User.Read.All
+            "810c84a8-4a9e-49e6-bf7d-12d183f40d01", // Mail.Read
+        ];
+        for (obj, client, name, roles) in [
+            (
+                OWNED_APP1_OBJECT,
+                OWNED_APP1_CLIENT,
+                "Owned App One",
+                &outlook_cal[..],
+            ),
+            (
+                OWNED_APP2_OBJECT,
+                OWNED_APP2_CLIENT,
+                "Owned App Two",
+                &outlook_mail_and_more[..],
+            ),
         ] {
-            let data = new_application_data(obj, client, name, DEFAULT_DOMAIN, now);
+            let mut data = new_application_data(obj, client, name, DEFAULT_DOMAIN, now);
+            data.insert(
+                "requiredResourceAccess".into(),
+                json!([{
+                    "resourceAppId": GRAPH_APP_ID,
+                    "resourceAccess": roles
+                        .iter()
+                        .map(|id| json!({"id": id, "type": "Role"}))
+                        .collect::<Vec<_>>(),
+                }]),
+            );
             let seq = d.next_seq();
             d.applications.push(Application {
                 data,

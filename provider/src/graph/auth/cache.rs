@@ -230,6 +230,7 @@ mod tests {
                     object_id: Some("oid-1".into()),
                     app_id: None,
                     user_principal_name: Some("app-admin@psoxy.test".into()),
+                    ..TokenClaims::default()
                 },
                 fail: Mutex::new(false),
                 delay: Duration::from_millis(50),

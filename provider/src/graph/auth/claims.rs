@@ -60,6 +60,17 @@ pub fn from_payload(map: &Map<String, Value>) -> Decoded {
                 .map(str::to_owned)
         })
     };
+    let strings = |key: &str| -> Vec<String> {
+        map.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let expires_at = map.get("exp").and_then(|v| match v {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
         Value::String(s) => s.parse().ok(),
@@ -71,6 +82,8 @@ pub fn from_payload(map: &Map<String, Value>) -> Decoded {
             object_id: text(&["oid"]),
             app_id: text(&["appid", "azp"]),
             user_principal_name: text(&["upn", "unique_name"]),
+            directory_roles: strings("wids"),
+            app_permissions: strings("roles"),
         },
         // An `exp` past what the clock can hold is no expiry the provider can use.
         expires_at: expires_at.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))),

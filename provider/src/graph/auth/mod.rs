@@ -48,6 +48,10 @@ pub struct TokenClaims {
     pub app_id: Option<String>,
     /// User principal name, for people (`upn` / `unique_name`).
     pub user_principal_name: Option<String>,
+    /// Directory role template ids the caller holds (`wids`).
+    pub directory_roles: Vec<String>,
+    /// Application permissions granted to an application signed in as itself (`roles`).
+    pub app_permissions: Vec<String>,
 }
 
 #[derive(Clone)]

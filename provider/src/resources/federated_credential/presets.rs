@@ -108,7 +108,20 @@ pub fn check_ways(config: &Config) -> Vec<WayError> {
     }
     if aws || gcp {
         let preset = if aws { "aws" } else { "gcp" };
+        // A value equal to what the preset sets says the same thing twice, as the
+        // configuration `terraform plan -generate-config-out` writes for an import does.
+        let set_by_preset = trust_from_config(config).expect("a preset says what it trusts");
         for key in direct {
+            let (given, preset_value) = match key {
+                "issuer" => (&config.issuer, &set_by_preset.issuer),
+                "subject" => (&config.subject, &set_by_preset.subject),
+                _ => (&config.audience, &set_by_preset.audience),
+            };
+            if let (Attr::Known(given), Attr::Known(preset_value)) = (given, preset_value)
+                && given == preset_value
+            {
+                continue;
+            }
             errors.push(WayError {
                 at: Some(key),
                 summary: "Preset and explicit values both given",
@@ -405,6 +418,14 @@ mod tests {
         let mixed = check_ways(&config(&[("aws", aws()), ("audience", Value::string("a"))]));
         assert_eq!(mixed.len(), 1);
         assert_eq!(mixed[0].at, Some("audience"));
+        // The same values twice, as generated configuration writes them, are fine.
+        let generated = check_ways(&config(&[
+            ("aws", aws()),
+            ("issuer", Value::string(AWS_ISSUER)),
+            ("subject", Value::string(IDENTITY)),
+            ("audience", Value::string(POOL)),
+        ]));
+        assert!(generated.is_empty(), "{generated:?}");
         let none = check_ways(&config(&[]));
         assert_eq!(none[0].summary, "No identity to trust");
         assert!(none[0].detail.contains("`gcp {"));

@@ -15,12 +15,14 @@ pub struct Facts<'a> {
     pub display_name: String,
     /// Owners other than the signed-in caller.
     pub owners: BTreeSet<String>,
+    pub grant_admin_consent: Option<bool>,
     pub purge_on_destroy: Option<bool>,
     pub timeouts: Value,
     pub object_id: String,
     pub client_id: String,
     /// Empty when the application has no service principal yet.
     pub service_principal_id: String,
+    pub service_principal_enabled: bool,
     pub tenant_id: String,
     /// The Graph application permissions the application asks for: name → appRole id.
     pub requested_roles: BTreeMap<String, String>,
@@ -48,6 +50,46 @@ pub fn required_roles(
         .collect()
 }
 
+/// Assignments of Microsoft Graph's application permissions (an assignment naming
+/// no resource is taken to be Graph's, as the service principal's own listing is).
+fn on_graph<'s>(
+    assignments: &'s [AppRoleAssignment],
+    graph: &ServicePrincipal,
+) -> impl Iterator<Item = &'s AppRoleAssignment> {
+    let graph_id = graph.id.clone();
+    assignments.iter().filter(move |a| {
+        a.resource_id
+            .as_deref()
+            .is_none_or(|r| r.eq_ignore_ascii_case(&graph_id))
+    })
+}
+
+/// Every Graph application permission granted: name → appRole id.
+pub fn granted_roles(
+    assignments: &[AppRoleAssignment],
+    graph: &ServicePrincipal,
+) -> BTreeMap<String, String> {
+    let ids: Vec<String> = on_graph(assignments, graph)
+        .map(|a| a.app_role_id.clone())
+        .collect();
+    role_names(&ids, graph)
+}
+
+/// Grants of permissions not in `required`: what least privilege removes.
+pub fn excess_assignments<'s>(
+    required: &BTreeMap<String, String>,
+    assignments: &'s [AppRoleAssignment],
+    graph: &ServicePrincipal,
+) -> Vec<&'s AppRoleAssignment> {
+    on_graph(assignments, graph)
+        .filter(|a| {
+            !required
+                .values()
+                .any(|id| id.eq_ignore_ascii_case(&a.app_role_id))
+        })
+        .collect()
+}
+
 /// The names of the required permissions not yet assigned to the service principal
 /// on Microsoft Graph.
 pub fn missing_roles(
@@ -55,13 +97,7 @@ pub fn missing_roles(
     assignments: &[AppRoleAssignment],
     graph: &ServicePrincipal,
 ) -> Vec<String> {
-    let granted: BTreeSet<&str> = assignments
-        .iter()
-        .filter(|a| {
-            a.resource_id
-                .as_deref()
-                .is_none_or(|r| r.eq_ignore_ascii_case(&graph.id))
-        })
+    let granted: BTreeSet<&str> = on_graph(assignments, graph)
         .map(|a| a.app_role_id.as_str())
         .collect();
     required
@@ -105,6 +141,7 @@ pub fn document(
     connectors: &[&'static Connector],
     facts: &Facts<'_>,
     status: ConsentStatus,
+    excess: Vec<String>,
 ) -> String {
     let (consent_url, permissions_url) = consent_urls(session, &facts.tenant_id, &facts.client_id);
     let graph_base = session.graph_base();
@@ -118,6 +155,8 @@ pub fn document(
     ctx.api_permissions_url = Some(&permissions_url);
     ctx.graph_endpoint = &graph_base;
     ctx.consent = status;
+    ctx.excess = excess;
+    ctx.granted_by_terraform = facts.grant_admin_consent == Some(true);
     catalog::consent_document(&ctx)
 }
 
@@ -138,12 +177,20 @@ pub fn state(session: &Session, facts: &Facts<'_>) -> State {
             missing: missing.clone(),
         }
     };
+    let granted_app_roles = granted_roles(facts.assignments, facts.graph);
+    let excess_app_roles: BTreeMap<String, String> = granted_app_roles
+        .iter()
+        .filter(|(_, id)| !required.values().any(|r| r.eq_ignore_ascii_case(id)))
+        .map(|(name, id)| (name.clone(), id.clone()))
+        .collect();
     let (admin_consent_url, api_permissions_url) =
         consent_urls(session, &facts.tenant_id, &facts.client_id);
+    let excess: Vec<String> = excess_app_roles.keys().cloned().collect();
     State {
         connectors: facts.connector_ids.clone(),
         display_name: facts.display_name.clone(),
         owners: facts.owners.clone(),
+        grant_admin_consent: facts.grant_admin_consent,
         purge_on_destroy: facts.purge_on_destroy,
         timeouts: facts.timeouts.clone(),
         id: facts.object_id.clone(),
@@ -154,9 +201,12 @@ pub fn state(session: &Session, facts: &Facts<'_>) -> State {
         required_app_roles: facts.requested_roles.clone(),
         consent_granted: granted,
         missing_app_roles: missing,
+        granted_app_roles,
+        excess_app_roles,
+        service_principal_enabled: facts.service_principal_enabled,
         admin_consent_url,
         api_permissions_url,
-        consent_instructions: document(session, &connectors, facts, status),
+        consent_instructions: document(session, &connectors, facts, status, excess),
     }
 }
 

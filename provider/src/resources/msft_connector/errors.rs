@@ -4,7 +4,7 @@ use super::model::State;
 use crate::catalog::CLOUD_APPLICATION_ADMINISTRATOR;
 use crate::graph::GraphError;
 use crate::resources::common::Caller;
-use tfplugin::diagnostics::{Diagnostic, Diagnostics};
+use tfplugin::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 
 pub fn create_error(e: &GraphError, caller: &Caller) -> Diagnostic {
     if e.code == "Authorization_RequestDenied" {
@@ -31,12 +31,7 @@ pub fn create_error(e: &GraphError, caller: &Caller) -> Diagnostic {
 /// The application exists but the create did not finish: what exists, and what the
 /// next apply will do. State holds the application, so Terraform marks it tainted.
 /// `why` is the cause (a Graph error's diagnostic detail, or Stop).
-pub fn unfinished_create(state: &State, summary: &str, why: &str) -> Diagnostic {
-    let missing = if state.service_principal_object_id.is_empty() {
-        "its service principal"
-    } else {
-        "its remaining owners"
-    };
+pub fn unfinished_create(state: &State, summary: &str, why: &str, missing: &str) -> Diagnostic {
     Diagnostic::error(
         summary,
         format!(
@@ -56,6 +51,7 @@ pub fn failed_after_create(state: &State, step: &str, e: &GraphError) -> Diagnos
         state,
         &format!("Application created, but {step} failed"),
         &cause,
+        step,
     )
 }
 
@@ -66,6 +62,11 @@ pub fn stopped_after_create(state: &State) -> Diagnostic {
         "Stopped after creating the application",
         "Terraform asked the provider to stop. The request that created the application had \
          already been sent, so the provider waited for its answer; it started nothing after it.",
+        if state.service_principal_object_id.is_empty() {
+            "its owners and service principal"
+        } else {
+            "admin consent"
+        },
     )
 }
 
@@ -114,6 +115,43 @@ pub fn no_such_application(id: &str) -> Diagnostic {
              identity may not read it). Check the id on the application's overview page in the \
              Entra admin center; if it was created moments ago, wait a minute for Entra ID to \
              replicate it and try again."
+        ),
+    )
+}
+
+/// The caller may not grant consent: what it needs, and the other way.
+pub fn may_not_grant(caller: &Caller) -> Diagnostic {
+    let roles = crate::graph::grants::GRANTING_DIRECTORY_ROLES
+        .iter()
+        .map(|(name, id)| format!("{name} (template {id})"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Diagnostic::error(
+        "Not allowed to grant admin consent",
+        format!(
+            "`grant_admin_consent = true` needs the signed-in identity to hold {roles}, or, for \
+             an application signed in as itself, the Microsoft Graph application permission \
+             {}. {} ({}) holds neither, so nothing was written. Sign in as an identity that \
+             does, or set `grant_admin_consent = false` and give the document in \
+             `consent_instructions` to a Privileged Role Administrator.",
+            crate::graph::grants::GRANTING_APP_PERMISSION,
+            caller.name,
+            caller.object_id
+        ),
+    )
+    .at(AttributePath::attr("grant_admin_consent"))
+}
+
+/// Permissions an imported application asks for that no connector needs.
+pub fn unneeded_permissions(names: &[String]) -> Diagnostic {
+    Diagnostic::warning(
+        "Permissions no connector needs",
+        format!(
+            "The application asks for Microsoft Graph application permission(s) that no Psoxy \
+             connector needs: {}. `connectors` was inferred from the others; the next apply \
+             removes these from the application's requested permissions (and, with \
+             `grant_admin_consent = true`, revokes any grant of them).",
+            names.join(", ")
         ),
     )
 }

@@ -1,7 +1,7 @@
 //! `psoxy_msft_connector`: the Entra ID application that serves one or more Psoxy
 //! Microsoft 365 connectors, with exactly the Graph application permissions they need,
 //! its service principal (so consent can be granted), its owners, and the consent
-//! status and administrator's document in state.
+//! status and administrator's document in state; optionally it grants consent itself.
 //!
 //! The create is where an object can escape state: once Graph has created the
 //! application, every path returns it in state, whatever fails or stops afterwards.
@@ -9,30 +9,33 @@
 mod consent;
 mod errors;
 mod model;
+mod plan;
 mod schema;
+mod steps;
 
-use self::consent::{Facts, resolve, role_names};
+use self::consent::{Facts, role_names};
 use self::model::{Config, Desired, Planned, State};
+use self::steps::{
+    assignments, check_may_grant, owners_as_state, settle_consent, sync_owners, verified_roles,
+};
 use crate::catalog;
 use crate::graph::applications::{
     self, IdKind, MAX_BOUND_OWNERS, NewApplication, connector_tags, connectors_from_tags,
     graph_role_access, requested_graph_roles,
 };
-use crate::graph::models::{AppRoleAssignment, ServicePrincipal};
-use crate::graph::{GraphClient, GraphError, Operation};
+use crate::graph::models::{Application, ServicePrincipal};
+use crate::graph::{GraphError, Operation, grants};
 use crate::resources::common::{
-    Caller, caller, caller_in_tenant, connect, decode, encode, is_guid, lock_application, same_id,
+    caller, caller_in_tenant, connect, decode, encode, is_guid, lock_application, same_id,
 };
 use crate::resources::timeouts::{self, Step};
-use crate::session::{Session, SessionSlot};
+use crate::session::SessionSlot;
 use async_trait::async_trait;
 use schema::TIMEOUTS;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
-use tfplugin::diagnostics::{Diagnostic, Diagnostics};
+use tfplugin::diagnostics::Diagnostics;
 use tfplugin::framework::{Plan, RequestContext, Resource};
-use tfplugin::model::Attr;
 use tfplugin::schema::Schema;
 use tfplugin::value::{Type, Value};
 
@@ -97,33 +100,27 @@ impl Resource for MsftConnector {
         ) else {
             return;
         };
-        let connectors = config.known_connectors();
-        if let Some(ids) = &connectors {
-            let resolved = resolve(ids);
-            let roles = catalog::required_app_roles(&resolved)
-                .into_iter()
-                .map(|(name, id)| (name.to_owned(), id.to_owned()))
-                .collect();
-            planned.required_app_roles = Attr::Known(roles);
-            if config.display_name.is_null() {
-                planned.display_name = Attr::Known(catalog::default_display_name(&resolved));
-            }
-        }
-        if plan.is_create() {
-            if config.owners.is_null() {
-                planned.owners = Value::set([]);
-            }
-            // Known at plan time only when configured as a GUID: apply records the
-            // token's tenant id, which is lower case, and a domain name is resolved by
-            // Entra ID, not here.
-            if let Ok(session) = self.session.get()
-                && let Some(tenant) = session.settings.tenant_id.as_deref().filter(|t| is_guid(t))
-            {
-                planned.tenant_id = Attr::Known(tenant.to_ascii_lowercase());
-            }
-        } else if let Some(prior) = decode::<State>(plan.prior, "state", diags) {
-            plan_from_prior(&mut planned, &prior, connectors.as_deref());
-        }
+        let prior = if plan.is_create() {
+            None
+        } else {
+            decode::<State>(plan.prior, "state", diags)
+        };
+        // Known at plan time only when configured as a GUID: apply records the token's
+        // tenant id, which is lower case, and a domain name is resolved by Entra ID.
+        let configured_tenant = self.session.get().ok().and_then(|s| {
+            s.settings
+                .tenant_id
+                .as_deref()
+                .filter(|t| is_guid(t))
+                .map(str::to_ascii_lowercase)
+        });
+        plan::refine(
+            &mut planned,
+            &config,
+            prior.as_ref(),
+            configured_tenant,
+            diags,
+        );
         plan.planned = encode(&planned, value_type(), diags);
     }
 
@@ -151,6 +148,12 @@ impl Resource for MsftConnector {
                 return Value::Null;
             }
         };
+        if desired.grants()
+            && let Err(d) = check_may_grant(&caller)
+        {
+            diags.push(d);
+            return Value::Null;
+        }
         let Some((graph_sp, role_ids)) =
             verified_roles(&session, &op, &desired.connectors, diags).await
         else {
@@ -185,6 +188,7 @@ impl Resource for MsftConnector {
         // The application exists: from here on every path returns it in state.
         let mut not_added: Vec<String> = owners.split_off(owners.len().min(MAX_BOUND_OWNERS));
         let mut service_principal = None;
+        let mut granted = Vec::new();
         let unfinished = 'steps: {
             while let Some(owner) = not_added.first() {
                 if op.is_cancelled() {
@@ -201,7 +205,7 @@ impl Resource for MsftConnector {
             if op.is_cancelled() {
                 break 'steps Some(Unfinished::Stopped);
             }
-            match applications::ensure_service_principal(
+            let sp = match applications::ensure_service_principal(
                 &graph,
                 &op,
                 &app.app_id,
@@ -209,20 +213,36 @@ impl Resource for MsftConnector {
             )
             .await
             {
-                Ok(sp) => {
-                    service_principal = Some(sp);
+                Ok(sp) => sp,
+                Err(e) => {
+                    break 'steps Some(Unfinished::Failed(
+                        "creating its service principal".to_owned(),
+                        e,
+                    ));
+                }
+            };
+            // An existing service principal (adopted) may already hold grants.
+            let held = if sp.1 {
+                Vec::new()
+            } else {
+                assignments(&graph, &op, &sp.0.app_id, diags).await
+            };
+            let sp_id = sp.0.id.clone();
+            service_principal = Some(sp.0);
+            granted = held;
+            if !desired.grants() {
+                break 'steps None;
+            }
+            if op.is_cancelled() {
+                break 'steps Some(Unfinished::Stopped);
+            }
+            match settle_consent(&graph, &op, graph_sp, &sp_id, &role_ids, granted.clone()).await {
+                Ok(now) => {
+                    granted = now;
                     None
                 }
-                Err(e) => Some(Unfinished::Failed(
-                    "creating its service principal".to_owned(),
-                    e,
-                )),
+                Err(e) => Some(Unfinished::Failed("granting admin consent".to_owned(), e)),
             }
-        };
-        let assignments = match &service_principal {
-            // An existing service principal (adopted) may already hold grants.
-            Some((sp, false)) => assignments(&graph, &op, &sp.app_id, diags).await,
-            _ => Vec::new(),
         };
         let facts = Facts {
             // As planned (the caller too, where the configuration lists it), less the
@@ -233,16 +253,20 @@ impl Resource for MsftConnector {
                 .filter(|o| !not_added.iter().any(|n| same_id(n, o)))
                 .cloned()
                 .collect(),
+            grant_admin_consent: desired.grant_admin_consent,
             connector_ids: desired.connectors,
             display_name: desired.display_name,
             purge_on_destroy: desired.purge_on_destroy,
             timeouts: desired.timeouts,
             object_id: app.id.clone(),
             client_id: app.app_id.clone(),
-            service_principal_id: service_principal.map(|(sp, _)| sp.id).unwrap_or_default(),
+            service_principal_enabled: service_principal
+                .as_ref()
+                .is_none_or(|sp| sp.account_enabled != Some(false)),
+            service_principal_id: service_principal.map(|sp| sp.id).unwrap_or_default(),
             tenant_id: caller.tenant_id.clone(),
             requested_roles: role_ids,
-            assignments: &assignments,
+            assignments: &granted,
             graph: graph_sp,
         };
         let state = consent::state(&session, &facts);
@@ -332,7 +356,7 @@ impl Resource for MsftConnector {
         };
         let live_owners = app.owners.iter().flatten().map(|o| o.id.clone());
         let connector_ids = if prior.connectors.is_empty() {
-            connectors_from_tags(&app.tags)
+            served_connectors(&app, graph_sp).0
         } else {
             prior.connectors.clone()
         };
@@ -344,10 +368,12 @@ impl Resource for MsftConnector {
             connector_ids,
             display_name: app.display_name.clone().unwrap_or_default(),
             owners: owners_as_state(live_owners, &prior.owners, &caller),
+            grant_admin_consent: prior.grant_admin_consent,
             purge_on_destroy: prior.purge_on_destroy,
             timeouts: prior.timeouts.clone(),
             object_id: app.id.clone(),
             client_id: app.app_id.clone(),
+            service_principal_enabled: sp.as_ref().is_none_or(|s| s.account_enabled != Some(false)),
             service_principal_id: sp.map(|s| s.id).unwrap_or_default(),
             tenant_id: if prior.tenant_id.is_empty() {
                 caller.tenant_id
@@ -390,6 +416,12 @@ impl Resource for MsftConnector {
                 return prior_value.clone();
             }
         };
+        if desired.grants()
+            && let Err(d) = check_may_grant(&caller)
+        {
+            diags.push(d);
+            return prior_value.clone();
+        }
         let Some((graph_sp, role_ids)) =
             verified_roles(&session, &op, &desired.connectors, diags).await
         else {
@@ -441,8 +473,26 @@ impl Resource for MsftConnector {
             }
             None => (prior.owners.clone(), None),
         };
-        let (service_principal_id, assignments, sp_failed) = match service_principal {
-            Some(sp) => (sp.id, sp.app_role_assignments.unwrap_or_default(), None),
+        let mut failures = Vec::new();
+        let mut enabled = true;
+        let (service_principal_id, mut assignments) = match service_principal {
+            Some(sp) => {
+                if sp.account_enabled == Some(false) {
+                    match grants::enable_service_principal(&graph, &op, &sp.id).await {
+                        Ok(()) => {
+                            tracing::info!(id = %sp.id, "enabled the service principal again")
+                        }
+                        Err(e) => {
+                            enabled = false;
+                            failures.push(e.to_diagnostic(
+                                "Could not enable the application's service principal",
+                                errors::owner_advice(&e),
+                            ));
+                        }
+                    }
+                }
+                (sp.id, sp.app_role_assignments.unwrap_or_default())
+            }
             // An application an admin made without one (the import path), or whose
             // service principal was deleted: create it now.
             None => match applications::ensure_service_principal(
@@ -453,22 +503,41 @@ impl Resource for MsftConnector {
             )
             .await
             {
-                Ok((sp, true)) => (sp.id, Vec::new(), None),
+                Ok((sp, true)) => (sp.id, Vec::new()),
                 Ok((sp, false)) => {
-                    let assignments = assignments(&graph, &op, &prior.client_id, diags).await;
-                    (sp.id, assignments, None)
+                    let held = assignments(&graph, &op, &prior.client_id, diags).await;
+                    (sp.id, held)
                 }
-                Err(e) => (String::new(), Vec::new(), Some(e)),
+                Err(e) => {
+                    failures.push(e.to_diagnostic(
+                        "Could not create the application's service principal",
+                        Some("The application's other changes are recorded. Run `terraform apply` again to create it."),
+                    ));
+                    (String::new(), Vec::new())
+                }
             },
         };
+        if desired.grants() && !service_principal_id.is_empty() {
+            match settle_consent(&graph, &op, graph_sp, &service_principal_id, &role_ids, assignments.clone())
+                .await
+            {
+                Ok(now) => assignments = now,
+                Err(e) => failures.push(e.to_diagnostic(
+                    "Could not grant admin consent",
+                    Some("The application's other changes are recorded; the consent status in state is what Graph held before."),
+                )),
+            }
+        }
         let facts = Facts {
             connector_ids: desired.connectors,
             display_name: desired.display_name,
             owners,
+            grant_admin_consent: desired.grant_admin_consent,
             purge_on_destroy: desired.purge_on_destroy,
             timeouts: desired.timeouts,
             object_id: prior.object_id.clone(),
             client_id: prior.client_id.clone(),
+            service_principal_enabled: enabled,
             service_principal_id,
             tenant_id: prior.tenant_id.clone(),
             requested_roles: role_ids,
@@ -476,15 +545,12 @@ impl Resource for MsftConnector {
             graph: graph_sp,
         };
         let state = consent::state(&session, &facts);
-        if let Some(d) = owners_failed {
+        let failed = owners_failed.is_some() || !failures.is_empty();
+        for d in owners_failed.into_iter().chain(failures) {
             diags.push(d);
         }
-        match sp_failed {
-            Some(e) => diags.push(e.to_diagnostic(
-                "Could not create the application's service principal",
-                Some("The application's other changes are recorded. Run `terraform apply` again to create it."),
-            )),
-            None => errors::consent_pending_warning(&state, diags),
+        if !failed {
+            errors::consent_pending_warning(&state, diags);
         }
         encode(&state, value_type(), diags)
     }
@@ -523,7 +589,7 @@ impl Resource for MsftConnector {
             diags.push(errors::invalid_import_id(id));
             return Value::Null;
         }
-        let Some((_session, graph)) = connect(&self.session, diags) else {
+        let Some((session, graph)) = connect(&self.session, diags) else {
             return Value::Null;
         };
         let caller = match caller(&graph).await {
@@ -557,13 +623,27 @@ impl Resource for MsftConnector {
                 };
                 tracing::info!("{matched}");
                 diags.warning("Imported application", matched);
+                let (connectors, unneeded) = match session.graph_service_principal(&op).await {
+                    Ok(graph_sp) => served_connectors(&app, graph_sp),
+                    Err(e) => {
+                        diags.push(e.to_diagnostic(
+                            "Could not read Microsoft Graph's service principal",
+                            None,
+                        ));
+                        return Value::Null;
+                    }
+                };
+                if !unneeded.is_empty() {
+                    diags.push(errors::unneeded_permissions(&unneeded));
+                }
                 // The read that follows an import fills in the rest.
                 let state = State {
-                    connectors: connectors_from_tags(&app.tags),
+                    connectors,
                     id: app.id.clone(),
                     object_id: app.id,
                     client_id: app.app_id,
                     tenant_id: caller.tenant_id,
+                    service_principal_enabled: true,
                     ..State::default()
                 };
                 encode(&state, value_type(), diags)
@@ -577,159 +657,23 @@ fn describe(state: &State) -> String {
     format!("application {:?} ({})", state.display_name, state.object_id)
 }
 
-/// An update keeps what only apply can know from the prior state; consent and its
-/// document change only with the permissions or the name, or when the service
-/// principal they name is (re)created.
-fn plan_from_prior(planned: &mut Planned, prior: &State, connectors: Option<&[String]>) {
-    let recreating_service_principal = prior.service_principal_object_id.is_empty();
-    planned.service_principal_object_id = if recreating_service_principal {
-        Attr::Unknown
-    } else {
-        Attr::Known(prior.service_principal_object_id.clone())
-    };
-    planned.admin_consent_url = Attr::Known(prior.admin_consent_url.clone());
-    planned.api_permissions_url = Attr::Known(prior.api_permissions_url.clone());
-    let consent_inputs_same = planned.required_app_roles.known() == Some(&prior.required_app_roles)
-        && planned.display_name.known() == Some(&prior.display_name)
-        && connectors == Some(prior.connectors.as_slice());
-    if consent_inputs_same && !recreating_service_principal {
-        planned.consent_granted = Attr::Known(prior.consent_granted);
-        planned.missing_app_roles = Attr::Known(prior.missing_app_roles.clone());
-        planned.consent_instructions = Attr::Known(prior.consent_instructions.clone());
-    } else {
-        planned.consent_granted = Attr::Unknown;
-        planned.missing_app_roles = Attr::Unknown;
-        planned.consent_instructions = Attr::Unknown;
+/// The connectors an application serves: from the provider's tags where it made or
+/// adopted the application, otherwise inferred from the Graph permissions it asks for
+/// (an application an administrator made by hand), with the permissions no connector
+/// needs.
+fn served_connectors(app: &Application, graph_sp: &ServicePrincipal) -> (Vec<String>, Vec<String>) {
+    let tagged = connectors_from_tags(&app.tags);
+    if !tagged.is_empty() {
+        return (tagged, Vec::new());
     }
-}
-
-/// The application's owners as state shows them: the caller is an owner by design and
-/// shows only where configured, and an id keeps the configuration's spelling (Graph
-/// answers in lower case) so that it does not show as a change on every plan.
-fn owners_as_state(
-    live: impl Iterator<Item = String>,
-    prior: &BTreeSet<String>,
-    caller: &Caller,
-) -> BTreeSet<String> {
-    live.filter(|o| !same_id(o, &caller.object_id) || prior.iter().any(|p| same_id(p, o)))
-        .map(|o| prior.iter().find(|p| same_id(p, &o)).cloned().unwrap_or(o))
-        .collect()
-}
-
-/// Adds and removes owners until they are `wanted`, compared without regard to case
-/// as Entra ID compares object ids; the caller is never added or removed here. Returns
-/// the owners as they now are and, if a step failed, why.
-async fn sync_owners(
-    graph: &GraphClient,
-    session: &Session,
-    op: &Operation,
-    prior: &State,
-    caller: &Caller,
-    wanted: BTreeSet<String>,
-) -> (BTreeSet<String>, Option<Diagnostic>) {
-    let lower = |ids: &BTreeSet<String>| -> BTreeSet<String> {
-        ids.iter()
-            .filter(|i| !same_id(i, &caller.object_id))
-            .map(|i| i.to_ascii_lowercase())
-            .collect()
-    };
-    let (wanted_ids, prior_ids) = (lower(&wanted), lower(&prior.owners));
-    let mut now = prior.owners.clone();
-    for owner in wanted_ids.difference(&prior_ids) {
-        if let Err(e) =
-            applications::add_owner(graph, &session.graph_base(), op, &prior.object_id, owner).await
-        {
-            let d = e.to_diagnostic(
-                &format!("Could not add owner {owner}"),
-                errors::owner_advice(&e),
-            );
-            return (now, Some(d));
-        }
-        if let Some(spelled) = wanted.iter().find(|w| same_id(w, owner)) {
-            now.insert(spelled.clone());
-        }
-    }
-    for owner in prior_ids.difference(&wanted_ids) {
-        if let Err(e) = applications::remove_owner(graph, op, &prior.object_id, owner).await {
-            let d = e.to_diagnostic(
-                &format!("Could not remove owner {owner}"),
-                errors::owner_advice(&e),
-            );
-            return (now, Some(d));
-        }
-        now.retain(|o| !same_id(o, owner));
-    }
-    (wanted, None)
-}
-
-/// The connectors' permissions, checked against the tenant's own Microsoft Graph
-/// service principal: a tenant whose Graph lacks a permission, or knows it under
-/// another id, gets a clear error naming it.
-async fn verified_roles<'s>(
-    session: &'s Session,
-    op: &Operation,
-    connector_ids: &[String],
-    diags: &mut Diagnostics,
-) -> Option<(&'s ServicePrincipal, BTreeMap<String, String>)> {
-    let graph_sp = match session.graph_service_principal(op).await {
-        Ok(sp) => sp,
-        Err(e) => {
-            diags.push(e.to_diagnostic("Could not read Microsoft Graph's service principal", None));
-            return None;
-        }
-    };
-    let mut roles = BTreeMap::new();
-    for (name, id) in catalog::required_app_roles(&resolve(connector_ids)) {
-        let live = graph_sp
-            .app_roles
-            .iter()
-            .find(|r| r.value.as_deref() == Some(name));
-        match live {
-            Some(role) if role.id.eq_ignore_ascii_case(id) => {
-                roles.insert(name.to_owned(), id.to_owned());
-            }
-            Some(role) => diags.error(
-                "Permission id differs in this tenant",
-                format!(
-                    "Microsoft Graph in this tenant has {name} as app role {}, but the provider \
-                     knows it as {id}. The provider will not request an id it cannot vouch for; \
-                     please report this.",
-                    role.id
-                ),
-            ),
-            None => diags.error(
-                "Permission not offered by this tenant",
-                format!(
-                    "Microsoft Graph in this tenant offers no application permission named \
-                     {name}, which the connectors need. The connector may not be available in \
-                     this cloud yet."
-                ),
-            ),
-        }
-    }
-    (!diags.has_errors()).then_some((graph_sp, roles))
-}
-
-/// The service principal's app-role assignments; a failure to read them is a warning,
-/// since the application itself was written.
-async fn assignments(
-    graph: &GraphClient,
-    op: &Operation,
-    client_id: &str,
-    diags: &mut Diagnostics,
-) -> Vec<AppRoleAssignment> {
-    match applications::service_principal_by_app_id(graph, op, client_id, true).await {
-        Ok(sp) => sp.and_then(|s| s.app_role_assignments).unwrap_or_default(),
-        Err(e) => {
-            diags.warning(
-                "Could not read the consent status",
-                format!(
-                    "The application was written, but its consent status could not be read: {e}"
-                ),
-            );
-            Vec::new()
-        }
-    }
+    let names: Vec<String> = role_names(&requested_graph_roles(app), graph_sp)
+        .into_keys()
+        .collect();
+    let (connectors, unneeded) = catalog::connectors_for_permissions(&names);
+    (
+        connectors.iter().map(|c| c.id.to_owned()).collect(),
+        unneeded,
+    )
 }
 
 #[cfg(test)]
@@ -745,11 +689,58 @@ mod tests {
             client_id: "c".into(),
             ..State::default()
         };
-        let value = encode(&state, value_type(), &mut Diagnostics::new());
+        let mut diags = Diagnostics::new();
+        let value = encode(&state, value_type(), &mut diags);
+        assert!(!diags.has_errors(), "{diags:?}");
         tfplugin::value::encode_msgpack(&value, value_type()).expect("state encodes");
         let back: State = tfplugin::model::from_value(&value).expect("state decodes");
         assert_eq!(back.client_id, "c");
         let planned: Planned = tfplugin::model::from_value(&value).expect("a plan decodes");
         tfplugin::model::to_value(&planned, value_type()).expect("a plan encodes");
+    }
+
+    #[test]
+    fn state_written_before_the_consent_attributes_reads() {
+        let mut value = encode(&State::default(), value_type(), &mut Diagnostics::new());
+        for added in [
+            "grant_admin_consent",
+            "granted_app_roles",
+            "excess_app_roles",
+            "service_principal_enabled",
+        ] {
+            value.set_attr(added, Value::Null).unwrap();
+        }
+        let old: State = tfplugin::model::from_value(&value).expect("old state reads");
+        assert!(old.excess_app_roles.is_empty());
+        assert!(old.service_principal_enabled, "not taken for disabled");
+    }
+
+    #[test]
+    fn an_admin_made_application_serves_the_connectors_its_permissions_cover() {
+        let app = Application {
+            required_resource_access: graph_role_access(&[
+                "798ee544-9d2d-430c-a058-570e29e34338".into(), // Calendars.Read
+                "40f97065-369a-49f4-947c-6a255697ae91".into(), // MailboxSettings.Read
+                "810c84a8-4a9e-49e6-bf7d-12d183f40d01".into(), // Mail.Read
+            ]),
+            ..Application::default()
+        };
+        let graph_sp = ServicePrincipal {
+            app_roles: vec![crate::graph::models::AppRole {
+                id: "810c84a8-4a9e-49e6-bf7d-12d183f40d01".into(),
+                value: Some("Mail.Read".into()),
+                ..Default::default()
+            }],
+            ..ServicePrincipal::default()
+        };
+        assert_eq!(
+            served_connectors(&app, &graph_sp),
+            (vec!["outlook-cal".to_owned()], vec!["Mail.Read".to_owned()])
+        );
+        let tagged = Application {
+            tags: connector_tags(&["msft-teams".into()]),
+            ..app
+        };
+        assert_eq!(served_connectors(&tagged, &graph_sp).0, ["msft-teams"]);
     }
 }

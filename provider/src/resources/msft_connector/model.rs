@@ -12,6 +12,7 @@ pub struct Config {
     pub connectors: Attr<Vec<Attr<String>>>,
     pub display_name: Attr<String>,
     pub owners: Attr<Vec<Attr<String>>>,
+    pub grant_admin_consent: Attr<bool>,
 }
 
 impl Config {
@@ -37,8 +38,15 @@ pub struct Desired {
     pub display_name: String,
     /// Owners besides the signed-in caller.
     pub owners: BTreeSet<String>,
+    pub grant_admin_consent: Option<bool>,
     pub purge_on_destroy: Option<bool>,
     pub timeouts: Value,
+}
+
+impl Desired {
+    pub fn grants(&self) -> bool {
+        self.grant_admin_consent == Some(true)
+    }
 }
 
 /// The resource's state.
@@ -48,6 +56,7 @@ pub struct State {
     pub display_name: String,
     /// Owners besides the signed-in caller (who shows only where configured).
     pub owners: BTreeSet<String>,
+    pub grant_admin_consent: Option<bool>,
     pub purge_on_destroy: Option<bool>,
     pub timeouts: Value,
     /// The application's object id, again: Terraform's resource id.
@@ -60,6 +69,16 @@ pub struct State {
     pub required_app_roles: BTreeMap<String, String>,
     pub consent_granted: bool,
     pub missing_app_roles: Vec<String>,
+    // Attributes added after a release read null from state written before them, until
+    // the next refresh fills them in.
+    #[serde(deserialize_with = "null_as_default")]
+    pub granted_app_roles: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub excess_app_roles: BTreeMap<String, String>,
+    /// Null before the attribute existed: taken as enabled, which is what an untouched
+    /// service principal is.
+    #[serde(deserialize_with = "null_as_enabled")]
+    pub service_principal_enabled: bool,
     pub admin_consent_url: String,
     pub api_permissions_url: String,
     pub consent_instructions: String,
@@ -72,6 +91,7 @@ pub struct Planned {
     pub connectors: Value,
     pub display_name: Attr<String>,
     pub owners: Value,
+    pub grant_admin_consent: Value,
     pub purge_on_destroy: Value,
     pub timeouts: Value,
     pub id: Attr<String>,
@@ -82,7 +102,22 @@ pub struct Planned {
     pub required_app_roles: Attr<BTreeMap<String, String>>,
     pub consent_granted: Attr<bool>,
     pub missing_app_roles: Attr<Vec<String>>,
+    pub granted_app_roles: Attr<BTreeMap<String, String>>,
+    pub excess_app_roles: Attr<BTreeMap<String, String>>,
+    pub service_principal_enabled: Attr<bool>,
     pub admin_consent_url: Attr<String>,
     pub api_permissions_url: Attr<String>,
     pub consent_instructions: Attr<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+fn null_as_enabled<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Option::<bool>::deserialize(d).map(|b| b.unwrap_or(true))
 }

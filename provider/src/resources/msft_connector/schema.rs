@@ -58,6 +58,17 @@ pub fn schema() -> Schema {
                 .use_state_for_unknown(),
         )
         .attribute(
+            Attribute::optional("grant_admin_consent", Type::Bool).description(
+                "Grant admin consent in the same apply: the provider assigns exactly the required \
+             Microsoft Graph application permissions to the service principal, and removes \
+             any others granted to it (see `excess_app_roles`). Needs a signed-in identity \
+             holding Privileged Role Administrator (or Global Administrator), or the \
+             application permission `AppRoleAssignment.ReadWrite.All`; without it the apply \
+             fails before writing anything. Default `false`: an administrator follows \
+             `consent_instructions`.",
+            ),
+        )
+        .attribute(
             Attribute::optional("purge_on_destroy", Type::Bool).description(
                 "On destroy, also remove the application and its service principal from the \
              directory's deleted items, instead of leaving them restorable for 30 days.",
@@ -106,6 +117,27 @@ pub fn schema() -> Schema {
             "missing_app_roles",
             Type::list(Type::String),
             "Required permissions not granted yet.",
+        ))
+        .attribute(computed(
+            "granted_app_roles",
+            Type::map(Type::String),
+            "Every Microsoft Graph application permission granted to the service principal: \
+             name to appRole id.",
+        ))
+        .attribute(computed(
+            "excess_app_roles",
+            Type::map(Type::String),
+            "Microsoft Graph application permissions granted to the service principal that \
+             the connectors do not need (someone granted them by hand): name to appRole id. \
+             Every plan warns about them; with `grant_admin_consent = true` the next apply \
+             revokes them.",
+        ))
+        .attribute(computed(
+            "service_principal_enabled",
+            Type::Bool,
+            "Whether the service principal may sign in. Someone disabling it stops the proxy \
+             (AADSTS7000112); the next plan shows it as an update and the apply enables it \
+             again.",
         ))
         .attribute(computed(
             "admin_consent_url",
