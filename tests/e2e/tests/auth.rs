@@ -399,8 +399,9 @@ fn azure_cli_signed_in_and_not_signed_in() {
     assert_eq!(owners_of_created_app(&emulator, &ws), vec![APP_ADMIN]);
     let calls = az.calls();
     assert!(!calls.is_empty());
+    // The command azure_identity's AzureCliCredential runs.
     let expected = format!(
-        "account get-access-token --scope {}/.default --tenant {TENANT} --output json",
+        "account get-access-token -o json --scope {}/.default --tenant {TENANT}",
         emulator.base_url
     );
     assert!(calls.iter().all(|c| c == &expected), "{calls:?}");
