@@ -35,6 +35,8 @@ demo:
 install:
 	./scripts/install.sh
 
-# dist/: per-platform zip, SHA256SUMS, manifest (protocol 5.0) and a provider mirror.
+# dist/: per-platform zip, SHA256SUMS, manifest (protocol 5.0) and a provider mirror;
+# with GPG_FINGERPRINT (and GPG_PASSPHRASE if the key has one) also SHA256SUMS.sig, the
+# detached signature a public registry asks for. Without it the sums are unsigned.
 release:
 	./scripts/release.sh

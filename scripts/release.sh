@@ -8,14 +8,21 @@
 #       <version>.json (with h1: and zh: hashes) and the zips; serve it over HTTPS as a
 #       network_mirror, or point a filesystem_mirror at dist/mirror (packed layout)
 #
+#   terraform-provider-psoxy_<version>_SHA256SUMS.sig    with GPG_FINGERPRINT: the detached,
+#       binary GPG signature of SHA256SUMS a public registry asks for
+#
 # Builds for this machine's platform. Zips for other platforms of the same version
 # already in dist/ (built on those platforms) are included in SHA256SUMS and the mirror.
-# A public registry also wants SHA256SUMS.sig, a detached GPG signature made with the
-# publisher's key (`gpg --detach-sign terraform-provider-psoxy_<version>_SHA256SUMS`);
-# that needs your key, so it is not done here.
+# The platforms a release is made for (.github/workflows/ci.yml builds each on its own
+# runner and runs this script once more with all the zips):
 #
-#   DIST     output directory (default dist)
-#   PROFILE  cargo profile: release (default) or debug (the tests use debug)
+# PLATFORMS: linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 windows_arm64
+#
+#   DIST             output directory (default dist)
+#   PROFILE          cargo profile: release (default) or debug (the tests use debug)
+#   GPG_FINGERPRINT  the key to sign SHA256SUMS with (in gpg's keyring, GNUPGHOME);
+#                    without it the sums are left unsigned, and the script says so
+#   GPG_PASSPHRASE   its passphrase, if it has one (read by gpg from standard input)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -28,6 +35,9 @@ NAME="terraform-provider-psoxy"
 EXE="${NAME}_v${VERSION}"
 [ "${PLATFORM%%_*}" = windows ] && EXE="$EXE.exe"
 
+BIN="$NAME"
+[ "${PLATFORM%%_*}" = windows ] && BIN="$NAME.exe"
+
 step "Building $NAME $VERSION ($PROFILE) for $PLATFORM"
 OUT_DIR="$(build_provider)"
 
@@ -37,7 +47,7 @@ trap 'rm -rf "$STAGE"' EXIT
 
 ZIP="${NAME}_${VERSION}_${PLATFORM}.zip"
 step "Packing $ZIP"
-cp "$OUT_DIR/$NAME" "$STAGE/$EXE"
+cp "$OUT_DIR/$BIN" "$STAGE/$EXE"
 chmod 755 "$STAGE/$EXE"
 rm -f "$DIST/$ZIP"
 if command -v zip >/dev/null; then
@@ -108,6 +118,25 @@ with open(index_path, "w") as f:
     json.dump({"versions": dict(sorted(versions.items()))}, f, indent=2)
     f.write("\n")
 PY
+
+SUMS="${NAME}_${VERSION}_SHA256SUMS"
+# A signature of earlier sums would not match these.
+rm -f "$DIST/$SUMS.sig"
+if [ -n "${GPG_FINGERPRINT:-}" ]; then
+  step "Signing $SUMS with key $GPG_FINGERPRINT"
+  GPG_ARGS=(--batch --yes --local-user "$GPG_FINGERPRINT" --detach-sign --output "$DIST/$SUMS.sig")
+  if [ -n "${GPG_PASSPHRASE:-}" ]; then
+    printf '%s' "$GPG_PASSPHRASE" |
+      gpg --pinentry-mode loopback --passphrase-fd 0 "${GPG_ARGS[@]}" "$DIST/$SUMS"
+  else
+    gpg "${GPG_ARGS[@]}" "$DIST/$SUMS"
+  fi
+  # Binary (not --armor), as registries expect; checked before anyone downloads it.
+  gpg --batch --verify "$DIST/$SUMS.sig" "$DIST/$SUMS"
+else
+  step "$SUMS is unsigned"
+  echo "Set GPG_FINGERPRINT to the key your registry knows to write $SUMS.sig."
+fi
 
 step "Release files in $DIST"
 (cd "$DIST" && ls -l "${NAME}_${VERSION}"_* && cat "${NAME}_${VERSION}_SHA256SUMS")

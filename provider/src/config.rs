@@ -78,7 +78,17 @@ pub const SETTINGS: &[Setting] = &[
         sensitive: false,
         is_bool: false,
         description: "Client id of the application the provider signs in as, with \
-                      `client_secret` or an OIDC token. Not needed with the Azure CLI.",
+                      `client_secret`, a client certificate or an OIDC token; with `use_msi`, \
+                      the client id of a user-assigned managed identity. Not needed with the \
+                      Azure CLI.",
+    },
+    Setting {
+        attribute: "client_id_file_path",
+        env: &["ARM_CLIENT_ID_FILE_PATH"],
+        sensitive: false,
+        is_bool: false,
+        description: "A file holding the client id, used when `client_id` is not set (both \
+                      set must agree).",
     },
     Setting {
         attribute: "client_secret",
@@ -86,6 +96,38 @@ pub const SETTINGS: &[Setting] = &[
         sensitive: true,
         is_bool: false,
         description: "Client secret of `client_id`. Prefer OIDC in pipelines: it needs no secret.",
+    },
+    Setting {
+        attribute: "client_secret_file_path",
+        env: &["ARM_CLIENT_SECRET_FILE_PATH"],
+        sensitive: false,
+        is_bool: false,
+        description: "A file holding the client secret, used when `client_secret` is not set \
+                      (both set must agree).",
+    },
+    Setting {
+        attribute: "client_certificate_path",
+        env: &["ARM_CLIENT_CERTIFICATE_PATH"],
+        sensitive: false,
+        is_bool: false,
+        description: "A client certificate of `client_id` with its RSA private key: a PKCS#12 \
+                      file (`.pfx`/`.p12`, AES-encrypted) or a PEM file. Read at each sign-in.",
+    },
+    Setting {
+        attribute: "client_certificate",
+        env: &["ARM_CLIENT_CERTIFICATE"],
+        sensitive: true,
+        is_bool: false,
+        description: "The same as `client_certificate_path`, given as the file's contents, \
+                      base64-encoded.",
+    },
+    Setting {
+        attribute: "client_certificate_password",
+        env: &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
+        sensitive: true,
+        is_bool: false,
+        description: "The password of the client certificate file (PKCS#12, or an encrypted \
+                      PEM private key), if it has one.",
     },
     Setting {
         attribute: "use_oidc",
@@ -108,6 +150,23 @@ pub const SETTINGS: &[Setting] = &[
         sensitive: false,
         is_bool: false,
         description: "A file holding an OIDC token, read at each sign-in (tokens on disk rotate).",
+    },
+    Setting {
+        attribute: "use_msi",
+        env: &["ARM_USE_MSI"],
+        sensitive: false,
+        is_bool: true,
+        description: "Sign in as the managed identity of the Azure resource the provider runs on \
+                      (App Service style `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`, else the instance \
+                      metadata service); `client_id` picks a user-assigned identity.",
+    },
+    Setting {
+        attribute: "msi_endpoint",
+        env: &["ARM_MSI_ENDPOINT"],
+        sensitive: false,
+        is_bool: false,
+        description: "The managed identity endpoint to use instead of the one the platform \
+                      announces. Must be `https://`, except for a loopback or link-local host.",
     },
     Setting {
         attribute: "use_cli",
@@ -143,6 +202,15 @@ pub fn schema() -> Schema {
                 attr.validator(|v: &Value, p: &AttributePath, d: &mut Diagnostics| {
                     if let Some(url) = v.as_str()
                         && let Err(why) = check_endpoint(url)
+                    {
+                        d.attribute_error(p.clone(), "Invalid endpoint", why);
+                    }
+                })
+            }
+            "msi_endpoint" => {
+                attr.validator(|v: &Value, p: &AttributePath, d: &mut Diagnostics| {
+                    if let Some(url) = v.as_str()
+                        && let Err(why) = check_msi_endpoint(url)
                     {
                         d.attribute_error(p.clone(), "Invalid endpoint", why);
                     }
@@ -202,6 +270,26 @@ pub fn check_endpoint(raw: &str) -> Result<url::Url, String> {
     Ok(parsed)
 }
 
+/// The managed identity endpoint: plain HTTP is what the platforms serve, on loopback
+/// (App Service) or link-local (the instance metadata service) addresses only.
+pub fn check_msi_endpoint(raw: &str) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})."))?;
+    let local = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xffc0) == 0xfe80,
+        None => return Err(format!("{raw:?} has no host.")),
+    };
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if local => Ok(parsed),
+        _ => Err(format!(
+            "{raw:?} must be https:// (plain http:// only on a loopback or link-local host such \
+             as 169.254.169.254): the request carries the identity endpoint's secret."
+        )),
+    }
+}
+
 /// The provider's settings after configuration and environment are merged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderSettings {
@@ -211,9 +299,14 @@ pub struct ProviderSettings {
     pub login_endpoint: url::Url,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    pub client_certificate_path: Option<String>,
+    pub client_certificate: Option<Secret>,
+    pub client_certificate_password: Option<Secret>,
     pub use_oidc: bool,
     pub oidc_token: Option<Secret>,
     pub oidc_token_file_path: Option<String>,
+    pub use_msi: bool,
+    pub msi_endpoint: Option<url::Url>,
     pub use_cli: bool,
 }
 
@@ -299,16 +392,66 @@ impl ProviderSettings {
         };
         let graph_endpoint = endpoint("graph_endpoint", cloud.graph_endpoint(), diags);
         let login_endpoint = endpoint("login_endpoint", cloud.login_endpoint(), diags);
+        let msi_endpoint = get("msi_endpoint").and_then(|(raw, source)| {
+            check_msi_endpoint(&raw)
+                .map_err(|why| source.error(diags, "Invalid endpoint", why))
+                .ok()
+        });
+        // A value, or the contents of the file the `_file_path` setting names; both
+        // given must agree (as in the azuread provider).
+        let from_file = |name: &str, file_setting: &str, diags: &mut Diagnostics| {
+            let direct = get(name).map(|(v, _)| v);
+            let Some((path, source)) = get(file_setting) else {
+                return direct;
+            };
+            let contents = match std::fs::read_to_string(&path) {
+                Ok(c) => c.trim().to_owned(),
+                Err(e) => {
+                    source.error(
+                        diags,
+                        "Cannot read file",
+                        format!("Reading {path}: {e}. Fix {file_setting} or set {name}."),
+                    );
+                    return direct;
+                }
+            };
+            match direct {
+                Some(d) if d.trim() != contents => {
+                    source.error(
+                        diags,
+                        "Conflicting settings",
+                        format!(
+                            "{name} and the contents of {file_setting} ({path}) differ; set \
+                             only one of them."
+                        ),
+                    );
+                    Some(d)
+                }
+                Some(d) => Some(d),
+                None if contents.is_empty() => {
+                    source.error(diags, "Empty file", format!("{path} is empty."));
+                    None
+                }
+                None => Some(contents),
+            }
+        };
+        let client_id = from_file("client_id", "client_id_file_path", diags);
+        let client_secret = from_file("client_secret", "client_secret_file_path", diags);
         let settings = ProviderSettings {
             tenant_id: get("tenant_id").map(|(v, _)| v),
             cloud,
             graph_endpoint: graph_endpoint?,
             login_endpoint: login_endpoint?,
-            client_id: get("client_id").map(|(v, _)| v),
-            client_secret: get("client_secret").map(|(v, _)| Secret(v)),
+            client_id,
+            client_secret: client_secret.map(Secret),
+            client_certificate_path: get("client_certificate_path").map(|(v, _)| v),
+            client_certificate: get("client_certificate").map(|(v, _)| Secret(v)),
+            client_certificate_password: get("client_certificate_password").map(|(v, _)| Secret(v)),
             use_oidc: get_bool("use_oidc", false, diags),
             oidc_token: get("oidc_token").map(|(v, _)| Secret(v)),
             oidc_token_file_path: get("oidc_token_file_path").map(|(v, _)| v),
+            use_msi: get_bool("use_msi", false, diags),
+            msi_endpoint,
             use_cli: get_bool("use_cli", true, diags),
         };
         let new_errors = diags.0[errors_before..]
@@ -475,5 +618,92 @@ mod tests {
         let r = ProviderSettings::resolve(&c, env(&[("ARM_TENANT_ID", "from-env")]), &mut diags);
         assert!(r.is_none());
         assert_eq!(diags.0[0].attribute, Some(AttributePath::attr("tenant_id")));
+    }
+
+    #[test]
+    fn ids_and_secrets_may_come_from_files_which_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let id_file = dir.path().join("id");
+        let secret_file = dir.path().join("secret");
+        std::fs::write(&id_file, "c-file\n").unwrap();
+        std::fs::write(&secret_file, "s-file\n").unwrap();
+        let (id, secret) = (
+            id_file.to_str().unwrap().to_owned(),
+            secret_file.to_str().unwrap().to_owned(),
+        );
+        let mut diags = Diagnostics::new();
+        let vars = [
+            ("ARM_CLIENT_ID_FILE_PATH", id.as_str()),
+            ("ARM_CLIENT_SECRET_FILE_PATH", secret.as_str()),
+        ];
+        let e = env(&vars);
+        let s = ProviderSettings::resolve(&config(&[]), e, &mut diags).unwrap();
+        assert_eq!(s.client_id.as_deref(), Some("c-file"));
+        assert_eq!(s.client_secret.as_ref().map(Secret::expose), Some("s-file"));
+
+        let mut diags = Diagnostics::new();
+        let vars = [
+            ("ARM_CLIENT_ID", "other"),
+            ("ARM_CLIENT_ID_FILE_PATH", id.as_str()),
+        ];
+        let e = env(&vars);
+        assert!(ProviderSettings::resolve(&config(&[]), e, &mut diags).is_none());
+        assert!(
+            diags.0[0].detail.contains("ARM_CLIENT_ID_FILE_PATH"),
+            "{:?}",
+            diags.0
+        );
+        assert!(diags.0[0].detail.contains("differ"), "{:?}", diags.0);
+
+        let mut diags = Diagnostics::new();
+        let c = config(&[(
+            "client_secret_file_path",
+            Value::String(dir.path().join("missing").to_str().unwrap().into()),
+        )]);
+        assert!(ProviderSettings::resolve(&c, env(&[]), &mut diags).is_none());
+        assert_eq!(
+            diags.0[0].attribute,
+            Some(AttributePath::attr("client_secret_file_path"))
+        );
+    }
+
+    #[test]
+    fn managed_identity_and_certificate_settings_resolve() {
+        let mut diags = Diagnostics::new();
+        let e = env(&[
+            ("ARM_USE_MSI", "true"),
+            (
+                "ARM_MSI_ENDPOINT",
+                "http://169.254.169.254/metadata/identity/oauth2/token",
+            ),
+            ("ARM_CLIENT_CERTIFICATE_PATH", "/run/c.pfx"),
+            ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+        ]);
+        let s = ProviderSettings::resolve(&config(&[]), e, &mut diags).unwrap();
+        assert!(s.use_msi);
+        assert_eq!(s.msi_endpoint.unwrap().host_str(), Some("169.254.169.254"));
+        assert_eq!(s.client_certificate_path.as_deref(), Some("/run/c.pfx"));
+        assert_eq!(s.client_certificate_password.unwrap().expose(), "pw");
+        assert!(check_msi_endpoint("http://10.1.2.3/token").is_err());
+        assert!(check_msi_endpoint("https://10.1.2.3/token").is_ok());
+        assert!(check_msi_endpoint("http://[fe80::1]/token").is_ok());
+        let mut diags = Diagnostics::new();
+        let e = env(&[("ARM_MSI_ENDPOINT", "http://example.com/x")]);
+        assert!(ProviderSettings::resolve(&config(&[]), e, &mut diags).is_none());
+        assert!(
+            diags.0[0].detail.contains("ARM_MSI_ENDPOINT"),
+            "{:?}",
+            diags.0
+        );
+        let proto = schema().to_proto().block.unwrap().attributes;
+        for sensitive in ["client_certificate", "client_certificate_password"] {
+            assert!(
+                proto
+                    .iter()
+                    .find(|a| a.name == sensitive)
+                    .unwrap()
+                    .sensitive
+            );
+        }
     }
 }

@@ -60,7 +60,32 @@ impl Provider for PsoxyProvider {
         let Some(settings) = ProviderSettings::resolve(&req.config, env, diags) else {
             return;
         };
+        // Certificate authorities in SSL_CERT_FILE are trusted on every OS (the
+        // platform verifier reads it on Linux only): a private CA, a TLS-inspecting
+        // proxy, or a local emulator.
+        let extra_roots = match std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+            None => Vec::new(),
+            Some(path) => match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| {
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())
+                }) {
+                Ok(certs) => certs,
+                Err(e) => {
+                    diags.error(
+                        "Cannot read SSL_CERT_FILE",
+                        format!(
+                            "SSL_CERT_FILE names {}, which is not a readable PEM file of \
+                             certificates ({e}). Fix or unset it.",
+                            std::path::Path::new(&path).display()
+                        ),
+                    );
+                    return;
+                }
+            },
+        };
         let http = match reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .connect_timeout(Duration::from_secs(15))
             // Never follow a redirect: a 307 would resend a client secret or assertion to
             // wherever it points, past the https-only check on the configured endpoints.

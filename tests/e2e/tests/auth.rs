@@ -3,8 +3,15 @@
 //! variable and from a file, the Azure CLI through a stand-in `az` first on `PATH`), a
 //! token for the wrong tenant refused before any Graph request, no credential at all,
 //! and a `TF_LOG=trace` apply whose output and state hold neither secret nor token.
+//!
+//! Then every method over HTTPS (the emulator with `--tls`, trusted through
+//! `SSL_CERT_FILE`), each applying the quickstart: client certificates (PKCS#12, PEM),
+//! client secret (also from files), OIDC, managed identity (App Service style and
+//! `ARM_MSI_ENDPOINT`) and the Azure CLI; a wrong certificate password, an expired
+//! certificate and an unreachable identity endpoint each named in the diagnostic; and
+//! the provider page against the methods' order and the schema's variables.
 
-use e2e::{CI_CLIENT_ID, CI_CLIENT_SECRET, Emulator, Run, TENANT, Workspace};
+use e2e::{CI_CLIENT_ID, CI_CLIENT_SECRET, Emulator, Run, TENANT, Workspace, workspace_root};
 use serde_json::json;
 
 const ONE: &str = r#"
@@ -204,7 +211,7 @@ impl FakeAz {
                     request["tenant"] = json!(t);
                 }
                 format!(
-                    r#"resp=$(curl -sS -f -X POST -H 'Content-Type: application/json' -d '{request}' '{base}/_emulator/tokens') || {{ echo "ERROR: the stand-in could not reach the emulator" >&2; exit 1; }}
+                    r#"resp=$(curl -sS -f ${{SSL_CERT_FILE:+--cacert "$SSL_CERT_FILE"}} -X POST -H 'Content-Type: application/json' -d '{request}' '{base}/_emulator/tokens') || {{ echo "ERROR: the stand-in could not reach the emulator" >&2; exit 1; }}
 field() {{ printf '%s' "$resp" | sed -n "s/.*\"$1\" *: *\"\{{0,1\}}\([^\",}}]*\).*/\1/p"; }}
 token=$(field access_token)
 exp=$(field expires_on)
@@ -399,8 +406,9 @@ fn azure_cli_signed_in_and_not_signed_in() {
     assert_eq!(owners_of_created_app(&emulator, &ws), vec![APP_ADMIN]);
     let calls = az.calls();
     assert!(!calls.is_empty());
+    // The command azure_identity's AzureCliCredential runs.
     let expected = format!(
-        "account get-access-token --scope {}/.default --tenant {TENANT} --output json",
+        "account get-access-token -o json --scope {}/.default --tenant {TENANT}",
         emulator.base_url
     );
     assert!(calls.iter().all(|c| c == &expected), "{calls:?}");
@@ -503,11 +511,14 @@ fn no_credential_gives_one_diagnostic_with_what_was_tried_and_the_fix() {
     assert_eq!(text.matches("Error:").count(), 1, "one diagnostic: {text}");
     for expected in [
         "Tried, in order (first match wins):",
+        "- client certificate: client_certificate_path and client_certificate are not set",
+        "ARM_CLIENT_CERTIFICATE_PATH",
         "- client secret: client_id and client_secret are not both set",
         "ARM_CLIENT_ID + ARM_CLIENT_SECRET",
         "- OIDC token: use_oidc (ARM_USE_OIDC) is not true",
         "ARM_USE_OIDC=true",
         "id-token: write",
+        "- managed identity: use_msi (ARM_USE_MSI) is not true",
         "- Azure CLI: use_cli (ARM_USE_CLI) is false",
         &format!("az login --tenant {TENANT}"),
     ] {
@@ -559,4 +570,489 @@ fn jwt_shapes_are_recognised() {
     assert_eq!(base64url(b"Man"), "TWFu");
     assert_eq!(base64url(b"Ma"), "TWE");
     assert_eq!(base64url(b"\xfb\xff"), "-_8");
+}
+
+// ---------------------------------------------------------------------------------
+// Every method over HTTPS.
+
+/// The managed identity `--managed-identity` gives the emulator, and its header secret.
+const MI_CLIENT: &str = "0000000a-0000-4000-8000-0000000000a1";
+const MI_HEADER: &str = "psoxy-identity-header-secret";
+const CERT_PASSWORD: &str = "psoxy-test-password";
+
+fn cert_fixture(name: &str) -> String {
+    workspace_root()
+        .join("provider/src/graph/auth/testdata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// An emulator serving HTTPS, its directory kept in a state file so that a plain
+/// HTTP emulator (which the test's own HTTP helpers reach) can prepare or inspect it
+/// between runs.
+struct Tls {
+    dir: tempfile::TempDir,
+}
+
+impl Tls {
+    fn new() -> Self {
+        Tls {
+            dir: tempfile::Builder::new()
+                .prefix("psoxy-tls-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn state(&self) -> String {
+        self.dir.path().join("state.json").display().to_string()
+    }
+
+    fn cert(&self) -> String {
+        self.dir.path().join("cert.pem").display().to_string()
+    }
+
+    fn https(&self) -> Emulator {
+        let tls = self.dir.path().display().to_string();
+        let state = self.state();
+        let mi = format!("{MI_CLIENT}:{MI_HEADER}");
+        let e = Emulator::start(&["--tls", &tls, "--state", &state, "--managed-identity", &mi]);
+        assert!(
+            e.base_url.starts_with("https://localhost:"),
+            "{}",
+            e.base_url
+        );
+        e
+    }
+
+    /// The same directory over plain HTTP (start it only while `https` is stopped).
+    fn plain(&self) -> Emulator {
+        let mi = format!("{MI_CLIENT}:{MI_HEADER}");
+        Emulator::start(&["--state", &self.state(), "--managed-identity", &mi])
+    }
+
+    /// The emulator's endpoints, its CA trusted, no credential, the CLI off.
+    fn env(&self, emulator: &Emulator) -> Vec<(String, String)> {
+        with(bare_env(emulator), &[("SSL_CERT_FILE", &self.cert())])
+    }
+}
+
+fn quickstart() -> String {
+    std::fs::read_to_string(workspace_root().join("examples/quickstart/main.tf")).unwrap()
+}
+
+/// Applies the quickstart and returns the client id of the application it created.
+#[track_caller]
+fn apply_quickstart(env: Vec<(String, String)>) -> (Workspace, Run) {
+    let ws = Workspace::new(&quickstart()).with_env(env);
+    let run = apply_traced(&ws);
+    (ws, run)
+}
+
+#[track_caller]
+fn created_client_id(ws: &Workspace) -> String {
+    ws.terraform(&["output", "-json", "client_id"])
+        .assert_success()
+        .json()
+        .as_str()
+        .expect("client_id output")
+        .to_owned()
+}
+
+/// Who owns the application with this client id (the identity that signed in).
+fn owners_by_client_id(emulator: &Emulator, client_id: &str) -> Vec<String> {
+    let (status, apps) = emulator.portal(
+        "GET",
+        &format!("/applications?$filter=appId%20eq%20'{client_id}'"),
+        None,
+    );
+    assert_eq!(status, 200, "{apps}");
+    let object_id = apps["value"][0]["id"].as_str().expect("the app").to_owned();
+    let (status, owners) =
+        emulator.portal("GET", &format!("/applications/{object_id}/owners"), None);
+    assert_eq!(status, 200, "{owners}");
+    owners["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn service_principal_of(emulator: &Emulator, app_id: &str) -> String {
+    let (status, sps) = emulator.portal(
+        "GET",
+        &format!("/servicePrincipals?$filter=appId%20eq%20'{app_id}'"),
+        None,
+    );
+    assert_eq!(status, 200, "{sps}");
+    sps["value"][0]["id"]
+        .as_str()
+        .expect("service principal")
+        .to_owned()
+}
+
+/// The DER certificate of a PEM fixture, base64 (a keyCredential's `key`).
+fn certificate_b64(pem_fixture: &str) -> String {
+    let pem = std::fs::read_to_string(cert_fixture(pem_fixture)).unwrap();
+    let start = pem.find("-----BEGIN CERTIFICATE-----").unwrap() + 27;
+    let end = pem.find("-----END CERTIFICATE-----").unwrap();
+    pem[start..end].split_whitespace().collect()
+}
+
+#[test]
+fn every_method_signs_in_over_https_and_applies_the_quickstart() {
+    let tls = Tls::new();
+    // Prepared as an administrator would: the test certificate on terraform-ci's
+    // application, and a federated credential for a GitHub workflow.
+    {
+        let plain = tls.plain();
+        let (status, body) = plain.portal(
+            "PATCH",
+            &format!("/applications/{CI_APP_OBJECT}"),
+            Some(&json!({"keyCredentials": [{
+                "type": "AsymmetricX509Cert", "usage": "Verify",
+                "key": certificate_b64("cert-and-key.pem"),
+            }]})),
+        );
+        assert_eq!(status, 204, "{body}");
+        let (status, fic) = plain.portal(
+            "POST",
+            &format!("/applications/{CI_APP_OBJECT}/federatedIdentityCredentials"),
+            Some(&json!({"name": "github-main", "issuer": GITHUB_ISSUER,
+                "subject": GITHUB_SUBJECT, "audiences": [TOKEN_EXCHANGE]})),
+        );
+        assert_eq!(status, 201, "{fic}");
+    }
+    let emulator = tls.https();
+    let env = tls.env(&emulator);
+    let ci = [("ARM_CLIENT_ID", CI_CLIENT_ID)];
+    let secret_files = tempfile::tempdir().unwrap();
+    let id_file = secret_files.path().join("client-id");
+    let secret_file = secret_files.path().join("client-secret");
+    std::fs::write(&id_file, CI_CLIENT_ID).unwrap();
+    std::fs::write(&secret_file, format!("{CI_CLIENT_SECRET}\n")).unwrap();
+    let token_file = secret_files.path().join("oidc-token");
+    std::fs::write(&token_file, github_token(GITHUB_SUBJECT)).unwrap();
+    let az = FakeAz::new(
+        &emulator,
+        AzBehaviour::SignedIn {
+            user: "app-admin@psoxy.test",
+            tenant: None,
+        },
+    );
+    let inline_pem = {
+        let bytes = std::fs::read(cert_fixture("cert-and-key.pem")).unwrap();
+        base64_std(&bytes)
+    };
+
+    // (what, environment, who signs in: "ci", "mi" or "user")
+    type Case<'a> = (&'a str, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "PKCS#12 certificate",
+            with(
+                env.clone(),
+                &[
+                    ci[0],
+                    ("ARM_CLIENT_CERTIFICATE_PATH", &cert_fixture("aes.pfx")),
+                    ("ARM_CLIENT_CERTIFICATE_PASSWORD", CERT_PASSWORD),
+                ],
+            ),
+            "ci",
+        ),
+        (
+            "PEM certificate, inline",
+            with(
+                env.clone(),
+                &[ci[0], ("ARM_CLIENT_CERTIFICATE", &inline_pem)],
+            ),
+            "ci",
+        ),
+        (
+            "client secret",
+            with(
+                env.clone(),
+                &[ci[0], ("ARM_CLIENT_SECRET", CI_CLIENT_SECRET)],
+            ),
+            "ci",
+        ),
+        (
+            "client id and secret from files",
+            with(
+                env.clone(),
+                &[
+                    ("ARM_CLIENT_ID_FILE_PATH", &id_file.display().to_string()),
+                    (
+                        "ARM_CLIENT_SECRET_FILE_PATH",
+                        &secret_file.display().to_string(),
+                    ),
+                ],
+            ),
+            "ci",
+        ),
+        (
+            "OIDC token file",
+            with(
+                env.clone(),
+                &[
+                    ci[0],
+                    ("ARM_USE_OIDC", "true"),
+                    (
+                        "ARM_OIDC_TOKEN_FILE_PATH",
+                        &token_file.display().to_string(),
+                    ),
+                ],
+            ),
+            "ci",
+        ),
+        (
+            "managed identity, App Service style",
+            with(
+                env.clone(),
+                &[
+                    ("ARM_USE_MSI", "true"),
+                    (
+                        "IDENTITY_ENDPOINT",
+                        &format!("{}/msi/token", emulator.base_url),
+                    ),
+                    ("IDENTITY_HEADER", MI_HEADER),
+                ],
+            ),
+            "mi",
+        ),
+        (
+            "managed identity at ARM_MSI_ENDPOINT, user-assigned",
+            with(
+                env.clone(),
+                &[
+                    ("ARM_USE_MSI", "true"),
+                    ("ARM_CLIENT_ID", MI_CLIENT),
+                    (
+                        "ARM_MSI_ENDPOINT",
+                        &format!("{}/msi/token", emulator.base_url),
+                    ),
+                    ("IDENTITY_HEADER", MI_HEADER),
+                ],
+            ),
+            "mi",
+        ),
+        ("Azure CLI", cli_env_tls(&tls, &emulator, &az), "user"),
+    ];
+    let mut created = Vec::new();
+    for (what, env, who) in cases {
+        let (ws, run) = apply_quickstart(env);
+        assert!(run.success, "{what}: {}", run.all());
+        assert_no_token_in(&run);
+        for secret in [
+            CERT_PASSWORD,
+            MI_HEADER,
+            CI_CLIENT_SECRET,
+            &inline_pem[..40],
+        ] {
+            assert!(!run.all().contains(secret), "{what}: a secret leaked");
+        }
+        created.push((what, created_client_id(&ws), who));
+    }
+    drop(emulator);
+
+    let plain = tls.plain();
+    let mi_sp = service_principal_of(&plain, MI_CLIENT);
+    for (what, client_id, who) in created {
+        let expected = match who {
+            "ci" => CI_SP.to_owned(),
+            "mi" => mi_sp.clone(),
+            _ => APP_ADMIN.to_owned(),
+        };
+        assert_eq!(
+            owners_by_client_id(&plain, &client_id),
+            vec![expected],
+            "{what} signed in as someone else"
+        );
+    }
+}
+
+fn cli_env_tls(tls: &Tls, emulator: &Emulator, az: &FakeAz) -> Vec<(String, String)> {
+    let mut env = with(tls.env(emulator), &[("ARM_USE_CLI", "true")]);
+    env.push(az.path_env());
+    env
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    base64url(bytes).replace('-', "+").replace('_', "/") + ["", "==", "="][bytes.len() % 3]
+}
+
+#[test]
+fn certificate_and_identity_failures_name_the_setting() {
+    let tls = Tls::new();
+    let emulator = tls.https();
+    let env = with(tls.env(&emulator), &[("ARM_CLIENT_ID", CI_CLIENT_ID)]);
+    let check = |what: &str, env: Vec<(String, String)>, expected: &[&str]| {
+        let (_ws, run) = apply_quickstart(env);
+        run.assert_failure();
+        let text = run.flat();
+        for e in expected {
+            assert!(text.contains(e), "{what}: missing {e:?}: {text}");
+        }
+        assert!(jwt_like(&run.all()).is_empty(), "{what}: a token leaked");
+        text
+    };
+
+    let text = check(
+        "wrong password",
+        with(
+            env.clone(),
+            &[
+                ("ARM_CLIENT_CERTIFICATE_PATH", &cert_fixture("aes.pfx")),
+                ("ARM_CLIENT_CERTIFICATE_PASSWORD", "not-the-password"),
+            ],
+        ),
+        &[
+            "Wrong client certificate password",
+            "ARM_CLIENT_CERTIFICATE_PASSWORD",
+            "aes.pfx",
+        ],
+    );
+    assert!(!text.contains("not-the-password"));
+
+    check(
+        "expired certificate",
+        with(
+            env.clone(),
+            &[("ARM_CLIENT_CERTIFICATE_PATH", &cert_fixture("expired.pem"))],
+        ),
+        &[
+            "Expired client certificate",
+            "ARM_CLIENT_CERTIFICATE_PATH",
+            "expired on 2020-02-01",
+        ],
+    );
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let unreachable = format!("https://127.0.0.1:{closed}/msi/token");
+    check(
+        "unreachable identity endpoint",
+        with(
+            tls.env(&emulator),
+            &[
+                ("ARM_USE_MSI", "true"),
+                ("IDENTITY_ENDPOINT", &unreachable),
+                ("IDENTITY_HEADER", MI_HEADER),
+            ],
+        ),
+        &[
+            "Cannot reach the managed identity endpoint",
+            &format!("IDENTITY_ENDPOINT ({unreachable}"),
+            "ARM_USE_MSI",
+        ],
+    );
+
+    // The emulator's certificate is not trusted without SSL_CERT_FILE.
+    let mut untrusted = with(env, &[("ARM_CLIENT_SECRET", CI_CLIENT_SECRET)]);
+    untrusted.retain(|(k, _)| k != "SSL_CERT_FILE");
+    check(
+        "untrusted certificate authority",
+        untrusted,
+        &["Cannot reach the Entra ID token endpoint", "SSL_CERT_FILE"],
+    );
+    assert!(emulator.base_url.starts_with("https://"));
+}
+
+/// The provider page's method list is the order the provider tries (as its "no
+/// credentials" diagnostic lists them), and its argument table gives each setting the
+/// environment variable the schema names.
+#[test]
+fn the_provider_page_lists_every_method_in_order_and_each_variable() {
+    let page = std::fs::read_to_string(workspace_root().join("docs/index.md")).unwrap();
+    let auth = page
+        .split("\n## Authentication")
+        .nth(1)
+        .expect("an Authentication section");
+    let documented: Vec<String> = auth
+        .lines()
+        .take_while(|l| !l.starts_with("Tokens are acquired"))
+        .filter_map(|l| {
+            let rest = l.split_once(". **")?.1;
+            l.chars()
+                .next()?
+                .is_ascii_digit()
+                .then(|| rest.split("**").next().unwrap().to_owned())
+        })
+        .collect();
+    // The page's names for the diagnostic's.
+    let page_name = |source: &str| match source {
+        "client certificate" => Some("Client certificate".to_owned()),
+        "client secret" => Some("Client secret".to_owned()),
+        "OIDC token" => Some("OIDC (workload identity federation)".to_owned()),
+        "managed identity" => Some("Managed identity".to_owned()),
+        "Azure CLI" => Some("Azure CLI".to_owned()),
+        _ => None,
+    };
+    let emulator = Emulator::start(&[]);
+    let ws = Workspace::new(ONE).with_env(bare_env(&emulator));
+    let run = apply(&ws);
+    run.assert_failure();
+    let all = run.all();
+    let tried: Vec<String> = all
+        .lines()
+        .filter_map(|l| l.trim_start_matches(['│', ' ']).strip_prefix("- "))
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name))
+        .filter_map(page_name)
+        .collect();
+    assert_eq!(tried.len(), 5, "{all}");
+    assert_eq!(
+        documented, tried,
+        "docs/index.md's order (left), the provider's (right)"
+    );
+    for method in &documented {
+        assert!(
+            auth.contains(&format!("\n### {method}\n")),
+            "no section for {method}"
+        );
+    }
+
+    // The argument table's variable column, against the schema's descriptions.
+    let ws = Workspace::new("");
+    let schema = ws
+        .terraform(&["providers", "schema", "-json"])
+        .assert_success()
+        .json();
+    let attrs = schema["provider_schemas"]["registry.terraform.io/psoxy/psoxy"]["provider"]["block"]
+        ["attributes"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let table = page.split("\n## Argument reference").nth(1).unwrap();
+    let table = table.split("\n## ").next().unwrap();
+    for (name, a) in &attrs {
+        let description = a["description"].as_str().unwrap_or_default();
+        let vars: Vec<&str> = description
+            .split("Environment variable: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name}: no environment variable in {description}"))
+            .trim_end_matches('.')
+            .split(", ")
+            .map(|v| v.trim_matches('`'))
+            .collect();
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("{name} is not in the argument table"));
+        let column = row.split('|').nth(4).unwrap().trim();
+        let documented_vars: Vec<&str> = column.split(", ").map(|v| v.trim_matches('`')).collect();
+        assert_eq!(documented_vars, vars, "{name}: page (left), schema (right)");
+        // Each sign-in setting is shown in the Authentication section with its variable.
+        if !["environment", "graph_endpoint", "login_endpoint"].contains(&name.as_str()) {
+            for var in &vars {
+                assert!(
+                    auth.contains(&format!("`{var}`")),
+                    "{var} ({name}) is not in the Authentication section"
+                );
+            }
+        }
+    }
 }

@@ -280,3 +280,224 @@ fn make_demo_shows_consent_pending_then_granted_and_leaves_nothing_behind() {
         "the emulator at {addr} is still running"
     );
 }
+
+/// `gpg` with its own keyring in `home`.
+fn gpg(home: &Path, args: &[&str]) -> Output {
+    Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--no-tty"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gpg (install gnupg)")
+}
+
+/// A throw-away RSA signing key (registries take RSA), made in a keyring of its own;
+/// returns its fingerprint.
+fn throwaway_key(home: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let made = gpg(
+        home,
+        &[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Psoxy Release Test <release-test@psoxy.invalid>",
+            "rsa2048",
+            "sign",
+            "1d",
+        ],
+    );
+    assert_ok("gpg --quick-gen-key", &made);
+    let listed = gpg(home, &["--with-colons", "--list-secret-keys"]);
+    let text = assert_ok("gpg --list-secret-keys", &listed);
+    text.lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_owned())
+        .expect("a fingerprint")
+}
+
+#[test]
+fn make_release_signs_sha256sums_with_gpg_fingerprint_and_says_when_it_does_not() {
+    let out = temp_dir("psoxy-dist-signed-");
+    let home = out.path().join("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    let fingerprint = throwaway_key(&home);
+    let dist = out.path().join("dist");
+    let made = make(
+        "release",
+        &[
+            ("DIST", dist.as_path()),
+            ("GNUPGHOME", home.as_path()),
+            ("GPG_FINGERPRINT", Path::new(&fingerprint)),
+        ],
+    );
+    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    assert!(said.contains("Signing"), "{said}");
+    let sums = dist.join(format!("terraform-provider-psoxy_{}_SHA256SUMS", version()));
+    let sig = dist.join(format!(
+        "terraform-provider-psoxy_{}_SHA256SUMS.sig",
+        version()
+    ));
+    let bytes = std::fs::read(&sig).expect("SHA256SUMS.sig");
+    assert!(!bytes.starts_with(b"-----BEGIN"), "binary, not armored");
+    let verified = gpg(
+        &home,
+        &["--verify", sig.to_str().unwrap(), sums.to_str().unwrap()],
+    );
+    let verdict = String::from_utf8_lossy(&verified.stderr).to_string();
+    assert!(verified.status.success(), "{verdict}");
+    assert!(verdict.contains("Good signature"), "{verdict}");
+    // The signature is over these sums: a changed file no longer verifies.
+    let mut changed = std::fs::read(&sums).unwrap();
+    changed.extend_from_slice(b"0000  extra.zip\n");
+    let tampered = out.path().join("tampered");
+    std::fs::write(&tampered, changed).unwrap();
+    let check = gpg(
+        &home,
+        &[
+            "--verify",
+            sig.to_str().unwrap(),
+            tampered.to_str().unwrap(),
+        ],
+    );
+    assert!(!check.status.success(), "a tampered SHA256SUMS verified");
+
+    // Without a key: said so, and no stale signature left beside the new sums.
+    let made = make("release", &[("DIST", dist.as_path())]);
+    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    assert!(said.contains("SHA256SUMS is unsigned"), "{said}");
+    assert!(said.contains("GPG_FINGERPRINT"), "{said}");
+    assert!(!sig.exists(), "a signature of older sums was left");
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+}
+
+/// The platforms `make release` documents (scripts/release.sh, `# PLATFORMS:`).
+fn documented_platforms() -> Vec<String> {
+    let script = std::fs::read_to_string(workspace_root().join("scripts/release.sh")).unwrap();
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix("# PLATFORMS:"))
+        .expect("a `# PLATFORMS:` line in scripts/release.sh")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A small structural reading of the workflow (no YAML library): every line indents
+/// with spaces by a multiple of two, keys are `key:` or `- key:`, and the mapping nests
+/// one step at a time; good enough to catch a broken edit, and it yields the jobs.
+fn workflow_jobs(text: &str) -> Vec<(String, String)> {
+    let mut jobs: Vec<(String, String)> = Vec::new();
+    let mut in_jobs = false;
+    let mut block_scalar: Option<usize> = None;
+    let mut prev_indent = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        assert!(!line.contains('\t'), "line {n}: a tab");
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if let Some(min) = block_scalar {
+            if body.is_empty() || indent >= min {
+                if let (true, Some(job)) = (in_jobs, jobs.last_mut()) {
+                    job.1.push_str(line);
+                    job.1.push('\n');
+                }
+                continue;
+            }
+            block_scalar = None;
+        }
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        assert_eq!(indent % 2, 0, "line {n}: odd indentation: {line}");
+        assert!(
+            indent <= prev_indent + 4,
+            "line {n}: indented too far: {line}"
+        );
+        prev_indent = indent;
+        let item = body.strip_prefix("- ").unwrap_or(body);
+        let is_key = item
+            .split_once(':')
+            .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' ') || k.starts_with('"'));
+        assert!(
+            is_key || body.starts_with("- "),
+            "line {n}: neither `key:` nor a list item: {line}"
+        );
+        if body.ends_with('|') || body.ends_with('>') {
+            block_scalar = Some(indent + 2);
+        }
+        if indent == 0 {
+            in_jobs = body == "jobs:";
+            continue;
+        }
+        if in_jobs && indent == 2 {
+            jobs.push((body.trim_end_matches(':').to_owned(), String::new()));
+        } else if in_jobs && let Some(job) = jobs.last_mut() {
+            job.1.push_str(line);
+            job.1.push('\n');
+        }
+    }
+    jobs
+}
+
+#[test]
+fn the_ci_workflow_parses_and_releases_every_documented_platform() {
+    let text = std::fs::read_to_string(workspace_root().join(".github/workflows/ci.yml")).unwrap();
+    let jobs = workflow_jobs(&text);
+    let names: Vec<&str> = jobs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["test", "build", "release"], "{names:?}");
+    let job = |name: &str| &jobs.iter().find(|(n, _)| n == name).unwrap().1;
+
+    // Tests run on the three operating systems.
+    for os in ["ubuntu-latest", "macos-latest", "windows-latest"] {
+        assert!(job("test").contains(os), "test does not run on {os}");
+    }
+    // Releases happen on a tag, for exactly the documented platforms.
+    assert!(text.contains("tags: [\"v*\"]"), "no tag trigger");
+    let platforms = documented_platforms();
+    assert_eq!(platforms.len(), 6, "{platforms:?}");
+    let built: Vec<&str> = job("build")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- platform: "))
+        .collect();
+    assert_eq!(built, platforms, "built (left), documented (right)");
+    for p in &platforms {
+        let (os, arch) = p.split_once('_').unwrap();
+        assert!(["linux", "darwin", "windows"].contains(&os), "{p}");
+        assert!(["amd64", "arm64"].contains(&arch), "{p}");
+    }
+    // The release job signs the sums and publishes the signature.
+    let release = job("release");
+    for needed in [
+        "GPG_FINGERPRINT",
+        "make release",
+        "SHA256SUMS.sig",
+        "needs: build",
+    ] {
+        assert!(release.contains(needed), "release job lacks {needed}");
+    }
+    assert!(job("build").contains("needs: test"));
+}
+
+#[test]
+fn the_workflow_reader_refuses_broken_yaml() {
+    let good = "on:\n  push:\njobs:\n  a:\n    run: |\n      echo x\n  b:\n    x: 1\n";
+    assert_eq!(workflow_jobs(good).len(), 2);
+    for bad in [
+        "jobs:\n\ta:\n",
+        "jobs:\n   a:\n",
+        "jobs:\n  a:\n          b: 1\n",
+        "jobs:\n  a:\n    just words\n",
+    ] {
+        let r = std::panic::catch_unwind(|| workflow_jobs(bad));
+        assert!(r.is_err(), "accepted: {bad:?}");
+    }
+}

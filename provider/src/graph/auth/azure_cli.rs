@@ -1,24 +1,26 @@
-//! Signing in as the person (or pipeline) logged in to the Azure CLI:
-//! `az account get-access-token --scope {graph}/.default [--tenant T] --output json`.
-//! The CLI keeps and refreshes its own tokens; this source asks it again whenever the
-//! cache needs a new one. Its failures ("Please run 'az login'", not installed, another
-//! tenant, another cloud) become errors that say which `az` command fixes them.
+//! Signing in as the person (or pipeline) logged in to the Azure CLI, through
+//! `azure_identity`'s `AzureCliCredential` (`az account get-access-token -o json
+//! --scope {graph}/.default [--tenant T]`, Azure CLI 2.54 or newer). The CLI keeps and
+//! refreshes its own tokens; this source asks it again whenever the cache needs a new
+//! one. The provider runs the command itself (the library's `Executor`), to bound it in
+//! time and to read the CLI's own words when it fails ("Please run 'az login'", not
+//! installed, another tenant, another cloud), which become errors that say which `az`
+//! command fixes them.
 
-use super::entra::graph_scope;
-use super::{AccessToken, AuthError, TokenSource, claims};
+use super::entra::{self, graph_scope};
+use super::{AccessToken, AuthError, TokenSource};
 use crate::catalog::Cloud;
-use crate::config::Secret;
 use async_trait::async_trait;
-use serde_json::Value;
-use std::ffi::OsString;
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use azure_identity::{AzureCliCredential, AzureCliCredentialOptions, Executor};
+use std::ffi::{OsStr, OsString};
+use std::process::{ExitStatus, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Clone, Debug)]
 pub struct AzureCliSource {
-    program: PathBuf,
     path: Option<OsString>,
     scope: String,
     tenant_id: Option<String>,
@@ -26,10 +28,73 @@ pub struct AzureCliSource {
     timeout: Duration,
 }
 
+/// What the CLI did, as the runner saw it.
+#[derive(Debug)]
+enum Ran {
+    Exited { status: ExitStatus, stderr: String },
+    TimedOut,
+    CannotStart(String),
+}
+
+/// Runs the library's command with the provider's PATH (tests), a time limit and no
+/// standard input, and keeps the outcome (never stdout, which holds the token).
+#[derive(Debug)]
+struct Runner {
+    path: Option<OsString>,
+    timeout: Duration,
+    ran: Mutex<Option<Ran>>,
+}
+
+impl Runner {
+    fn keep(&self, ran: Ran) {
+        if let Ok(mut slot) = self.ran.lock() {
+            *slot = Some(ran);
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for Runner {
+    async fn run(&self, program: &OsStr, args: &[&OsStr]) -> std::io::Result<Output> {
+        let mut attempts = 0;
+        loop {
+            let mut cmd = tokio::process::Command::new(program);
+            cmd.args(args)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true);
+            if let Some(path) = &self.path {
+                cmd.env("PATH", path);
+            }
+            match tokio::time::timeout(self.timeout, cmd.output()).await {
+                Err(_) => {
+                    self.keep(Ran::TimedOut);
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
+                Ok(Ok(output)) => {
+                    self.keep(Ran::Exited {
+                        status: output.status,
+                        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                    });
+                    return Ok(output);
+                }
+                // A script just written by another thread may still be open for writing
+                // in a forked child ("Text file busy"); it clears at once.
+                Ok(Err(e)) if e.raw_os_error() == Some(26) && cfg!(unix) && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(Err(e)) => {
+                    self.keep(Ran::CannotStart(e.to_string()));
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
 impl AzureCliSource {
     pub fn new(graph_endpoint: &url::Url, tenant_id: Option<&str>, cloud: Cloud) -> Self {
         AzureCliSource {
-            program: PathBuf::from(if cfg!(windows) { "az.cmd" } else { "az" }),
             path: None,
             scope: graph_scope(graph_endpoint),
             tenant_id: tenant_id
@@ -41,13 +106,7 @@ impl AzureCliSource {
         }
     }
 
-    /// The program to run instead of `az` (a path, or a name looked up on `PATH`).
-    pub fn with_program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = program.into();
-        self
-    }
-
-    /// `PATH` for the `az` child process only (also used to find the program).
+    /// `PATH` for the `az` child process only (the shell finds `az` on it).
     pub fn with_path(mut self, path: impl Into<OsString>) -> Self {
         self.path = Some(path.into());
         self
@@ -58,83 +117,59 @@ impl AzureCliSource {
         self
     }
 
-    /// The arguments after `az`.
-    pub fn args(&self) -> Vec<String> {
-        let mut args = vec![
-            "account".to_owned(),
-            "get-access-token".to_owned(),
-            "--scope".to_owned(),
-            self.scope.clone(),
-        ];
-        if let Some(t) = &self.tenant_id {
-            args.push("--tenant".to_owned());
-            args.push(t.clone());
-        }
-        args.push("--output".to_owned());
-        args.push("json".to_owned());
-        args
-    }
-
     /// The command that signs in to the right tenant (and cloud), for messages.
     pub fn login_command(&self) -> String {
         login_command(self.tenant_id.as_deref(), self.cloud)
     }
 
-    async fn run(&self) -> Result<std::process::Output, AuthError> {
-        let mut attempts = 0;
-        loop {
-            let mut cmd = tokio::process::Command::new(&self.program);
-            cmd.args(self.args())
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true);
-            if let Some(path) = &self.path {
-                cmd.env("PATH", path);
+    fn explain(&self, ran: Option<Ran>, failure: entra::Failure) -> AuthError {
+        let login = self.login_command();
+        match ran {
+            Some(Ran::TimedOut) => AuthError::new(
+                "Azure CLI did not answer",
+                format!(
+                    "`az account get-access-token` did not finish within {}s. Run it yourself \
+                     to see whether it waits for input, then sign in with `{login}`.",
+                    self.timeout.as_secs()
+                ),
+            ),
+            Some(Ran::CannotStart(why)) => AuthError::new(
+                "Cannot run the Azure CLI",
+                format!("Starting the Azure CLI failed: {why}."),
+            ),
+            Some(Ran::Exited { status, stderr }) if !status.success() => {
+                self.explain_failure(&stderr, status)
             }
-            match tokio::time::timeout(self.timeout, cmd.output()).await {
-                Err(_) => {
-                    return Err(AuthError::new(
-                        "Azure CLI did not answer",
-                        format!(
-                            "`az account get-access-token` did not finish within {}s. Run it \
-                             yourself to see whether it waits for input, then sign in with `{}`.",
-                            self.timeout.as_secs(),
-                            self.login_command()
-                        ),
-                    ));
-                }
-                Ok(Ok(output)) => return Ok(output),
-                // A script just written by another thread may still be open for writing
-                // in a forked child ("Text file busy"); it clears at once.
-                Ok(Err(e)) if e.raw_os_error() == Some(26) && cfg!(unix) && attempts < 5 => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(AuthError::new(
-                        "Azure CLI not found",
-                        format!(
-                            "`{}` is not installed or not on PATH. Install the Azure CLI \
-                             (https://aka.ms/azure-cli) and run `{}`, or sign in as an \
-                             application instead: ARM_CLIENT_ID + ARM_CLIENT_SECRET, or \
-                             ARM_USE_OIDC=true with ARM_CLIENT_ID and an OIDC token.",
-                            self.program.display(),
-                            self.login_command()
-                        ),
-                    ));
-                }
-                Ok(Err(e)) => {
-                    return Err(AuthError::new(
-                        "Cannot run the Azure CLI",
-                        format!("Starting `{}` failed: {e}.", self.program.display()),
-                    ));
-                }
-            }
+            // It ran and succeeded, but its answer is not a token the library reads.
+            _ => AuthError::new(
+                "Unexpected answer from the Azure CLI",
+                format!(
+                    "`az account get-access-token`: {}. Update the Azure CLI (2.54 or newer: \
+                     `az upgrade`) and run `{login}`.",
+                    failure
+                        .message
+                        .trim_start_matches("AzureCliCredential authentication failed.")
+                        .trim()
+                ),
+            ),
         }
     }
 
-    fn explain_failure(&self, stderr: &str, status: std::process::ExitStatus) -> AuthError {
+    fn explain_failure(&self, stderr: &str, status: ExitStatus) -> AuthError {
         let wanted = self.tenant_id.as_deref().unwrap_or("your tenant");
         let login = self.login_command();
+        // The shell's "not found" (127; cmd's "is not recognized"): no `az` on PATH.
+        if status.code() == Some(127) || stderr.contains("' is not recognized") {
+            return AuthError::new(
+                "Azure CLI not found",
+                format!(
+                    "`az` is not installed or not on PATH. Install the Azure CLI \
+                     (https://aka.ms/azure-cli) and run `{login}`, or sign in as an \
+                     application instead: ARM_CLIENT_ID + ARM_CLIENT_SECRET, or \
+                     ARM_USE_OIDC=true with ARM_CLIENT_ID and an OIDC token."
+                ),
+            );
+        }
         // The CLI's own words: its ERROR lines (not WARNING/INFO noise), a few of them.
         let mut said: Vec<&str> = stderr
             .lines()
@@ -197,8 +232,9 @@ impl AzureCliSource {
             (
                 "Azure CLI failed",
                 format!(
-                    "`az {}` failed. If you are not signed in, run `{login}`.",
-                    self.args().join(" ")
+                    "`az account get-access-token --scope {}` failed. If you are not signed \
+                     in, run `{login}`.",
+                    self.scope
                 ),
             )
         };
@@ -222,59 +258,42 @@ pub fn login_command(tenant_id: Option<&str>, cloud: Cloud) -> String {
 impl TokenSource for AzureCliSource {
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
         tracing::debug!(
-            program = %self.program.display(),
-            args = %self.args().join(" "),
+            scope = %self.scope,
+            tenant = self.tenant_id.as_deref().unwrap_or("(the CLI's default)"),
             "asking the Azure CLI for a Microsoft Graph token"
         );
-        let output = self.run().await?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(self.explain_failure(&stderr, output.status));
-        }
-        let unexpected = |why: &str| {
+        let runner = Arc::new(Runner {
+            path: self.path.clone(),
+            timeout: self.timeout,
+            ran: Mutex::new(None),
+        });
+        let options = AzureCliCredentialOptions {
+            tenant_id: self.tenant_id.clone(),
+            executor: Some(runner.clone()),
+            ..Default::default()
+        };
+        let credential = AzureCliCredential::new(Some(options)).map_err(|e| {
             AuthError::new(
-                "Unexpected answer from the Azure CLI",
+                "Invalid tenant id",
                 format!(
-                    "`az account get-access-token` {why}. Update the Azure CLI (`az upgrade`) \
-                     and run `{}`.",
-                    self.login_command()
+                    "The Azure CLI cannot be asked for tenant {:?} ({}). Set tenant_id or \
+                     ARM_TENANT_ID to the directory (tenant) id.",
+                    self.tenant_id.as_deref().unwrap_or(""),
+                    entra::Failure::from_error(&e).message
                 ),
             )
-        };
-        let json: Value =
-            serde_json::from_slice(&output.stdout).map_err(|_| unexpected("did not print JSON"))?;
-        let access_token = json
-            .get("accessToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unexpected("printed no accessToken"))?;
-        let decoded = claims::decode(access_token, "the access token from the Azure CLI")?;
-        let mut token_claims = decoded.claims;
-        if token_claims.tenant_id.is_none() {
-            token_claims.tenant_id = json
-                .get("tenant")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
-        let expires_on = json.get("expires_on").and_then(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        });
-        let expires_at = match (expires_on, decoded.expires_at) {
-            (Some(secs), _) => claims::expiry(UNIX_EPOCH, secs, "the Azure CLI's expires_on")?,
-            (None, Some(exp)) => exp,
-            (None, None) => json
-                .get("expiresOn")
-                .and_then(Value::as_str)
-                .and_then(parse_local_expiry)
-                .ok_or_else(|| unexpected("printed no expiry (expires_on / expiresOn)"))?,
-        };
-        Ok(AccessToken {
-            secret: Secret::new(access_token),
-            expires_at,
-            claims: token_claims,
-        })
+        })?;
+        entra::fetch(
+            credential.as_ref(),
+            &self.scope,
+            "the access token from the Azure CLI",
+            &entra::Recorder::default(),
+            |failure| {
+                let ran = runner.ran.lock().ok().and_then(|mut r| r.take());
+                self.explain(ran, failure)
+            },
+        )
+        .await
     }
 
     fn describe(&self) -> String {
@@ -285,39 +304,12 @@ impl TokenSource for AzureCliSource {
     }
 }
 
-/// `expiresOn` as older CLIs print it: "2025-01-31 12:34:56.000000", in the machine's
-/// local time, whose offset the provider cannot know without a time-zone database. It is
-/// read as UTC and capped at one hour from now (tokens from the CLI live 60–90 minutes),
-/// so the cache renews early rather than late. Used only when neither `expires_on` nor
-/// the token's `exp` is there.
-fn parse_local_expiry(text: &str) -> Option<SystemTime> {
-    let (date, time) = text.trim().split_once([' ', 'T'])?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next().flatten().unwrap_or(0));
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
-    let parsed = UNIX_EPOCH.checked_add(Duration::from_secs(secs))?;
-    Some(parsed.min(SystemTime::now() + Duration::from_secs(3600)))
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::graph::auth::tests_support::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+    use std::time::UNIX_EPOCH;
 
     /// A stand-in `az` in its own directory; `source` puts that directory first on the
     /// child's PATH.
@@ -392,7 +384,7 @@ mod tests {
         let scope = format!("{}/.default", emu.url.as_str().trim_end_matches('/'));
         assert_eq!(
             az.args().trim(),
-            format!("account get-access-token --scope {scope} --tenant {TENANT} --output json")
+            format!("account get-access-token -o json --scope {scope} --tenant {TENANT}")
         );
         let org = emu.graph_get(&token, "/v1.0/me").await;
         assert_eq!(org.0, 200, "{}", org.1);
@@ -408,20 +400,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_tenant_no_tenant_flag_is_passed_and_exp_is_the_fallback() {
+    async fn without_a_tenant_no_tenant_flag_is_passed() {
         let emu = Emu::start().await;
         let minted = emu.mint(json!({"user": "owner@psoxy.test"})).await;
-        let answer =
-            json!({"accessToken": minted["access_token"], "tenant": TENANT, "tokenType": "Bearer"});
-        let az = FakeAz::logged_in(&answer);
-        let token = az.source(&emu.url, None).fetch().await.unwrap();
+        let az = FakeAz::logged_in(&cli_answer(&minted));
+        az.source(&emu.url, None).fetch().await.unwrap();
         assert!(!az.args().contains("--tenant"), "{}", az.args());
-        let exp = token
-            .expires_at
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        assert!(exp.abs_diff(minted["expires_on"].as_u64().unwrap()) <= 1);
+        emu.stop().await;
+    }
+
+    /// CLIs before 2.54 print no `expires_on`; the library needs it.
+    #[tokio::test]
+    async fn an_old_cli_is_told_to_upgrade() {
+        let emu = Emu::start().await;
+        let minted = emu.mint(json!({"user": "owner@psoxy.test"})).await;
+        let answer = json!({"accessToken": minted["access_token"], "expiresOn": "2099-01-01 00:00:00.000000", "tenant": TENANT, "tokenType": "Bearer"});
+        let az = FakeAz::logged_in(&answer);
+        let e = az.source(&emu.url, None).fetch().await.unwrap_err();
+        assert_eq!(e.summary, "Unexpected answer from the Azure CLI");
+        assert!(
+            e.detail.contains("az upgrade") && e.detail.contains("2.54"),
+            "{e}"
+        );
+        assert_no_leak(
+            &[&e.to_string()],
+            &[minted["access_token"].as_str().unwrap()],
+        );
         emu.stop().await;
     }
 
@@ -511,14 +515,5 @@ mod tests {
         let e = az.source(&url, None).fetch().await.unwrap_err();
         assert_eq!(e.summary, "Unexpected answer from the Azure CLI");
         assert!(!e.to_string().contains("secret-ish"));
-    }
-
-    #[test]
-    fn local_expiry_is_parsed_and_capped() {
-        let t = parse_local_expiry("1970-01-02 00:00:01.000000").unwrap();
-        assert_eq!(t, UNIX_EPOCH + Duration::from_secs(86_401));
-        let far = parse_local_expiry("2099-01-01 00:00:00").unwrap();
-        assert!(far <= SystemTime::now() + Duration::from_secs(3601));
-        assert!(parse_local_expiry("yesterday").is_none());
     }
 }

@@ -424,6 +424,32 @@ mod tests {
         .unwrap();
         let cache = TokenCache::new(Arc::new(source), Some(TENANT.into()));
         let token = cache.token().await.unwrap();
+
+        // A certificate sign-in: neither its password, nor the signed assertion, nor
+        // the token.
+        let testdata =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/graph/auth/testdata");
+        let pem = std::fs::read_to_string(testdata.join("cert-and-key.pem")).unwrap();
+        let start = pem.find("-----BEGIN CERTIFICATE-----").unwrap() + 27;
+        let end = pem.find("-----END CERTIFICATE-----").unwrap();
+        use base64::Engine;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(pem[start..end].split_whitespace().collect::<String>())
+            .unwrap();
+        emu.add_key_credential(&der).await;
+        let password = "psoxy-test-password";
+        let source = crate::graph::auth::CertificateSource::new(
+            reqwest::Client::new(),
+            &emu.url,
+            &emu.url,
+            Some(TENANT),
+            CI_CLIENT,
+            crate::graph::auth::CertificateOrigin::Path(testdata.join("aes.pfx")),
+            Some(Secret::new(password)),
+        )
+        .unwrap();
+        let cache = TokenCache::new(Arc::new(source), Some(TENANT.into()));
+        let cert_token = cache.token().await.unwrap();
         emu.stop().await;
 
         let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
@@ -432,7 +458,18 @@ mod tests {
             logs.contains("requesting a Microsoft Graph token"),
             "{logs}"
         );
-        assert_no_leak(&[&logs], &[CI_SECRET, token.secret.expose()]);
+        assert!(logs.contains("a client certificate"), "{logs}");
+        assert_no_leak(
+            &[&logs],
+            &[
+                CI_SECRET,
+                token.secret.expose(),
+                cert_token.secret.expose(),
+                password,
+                "eyJ",
+                "PRIVATE KEY",
+            ],
+        );
     }
 
     #[tokio::test]

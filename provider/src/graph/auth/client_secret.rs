@@ -1,15 +1,16 @@
 //! Signing in as an application with a client secret (`client_id` + `client_secret`,
 //! `ARM_CLIENT_ID` + `ARM_CLIENT_SECRET`): the client-credentials grant.
 
-use super::entra::{Credential, TokenEndpoint, require_tenant};
+use super::entra::{self, Credential, Target, require_tenant};
 use super::{AccessToken, AuthError, TokenSource};
 use crate::config::Secret;
 use async_trait::async_trait;
+use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 
 /// `Debug` shows no secret (`Secret` is redacted).
 #[derive(Debug)]
 pub struct ClientSecretSource {
-    endpoint: TokenEndpoint,
+    target: Target,
     secret: Secret,
     http: reqwest::Client,
 }
@@ -26,7 +27,7 @@ impl ClientSecretSource {
     ) -> Result<Self, AuthError> {
         let tenant = require_tenant(tenant_id, "a client secret")?;
         Ok(ClientSecretSource {
-            endpoint: TokenEndpoint::new(login_endpoint, graph_endpoint, &tenant, client_id),
+            target: Target::new(login_endpoint, graph_endpoint, &tenant, client_id),
             secret,
             http,
         })
@@ -36,19 +37,46 @@ impl ClientSecretSource {
 #[async_trait]
 impl TokenSource for ClientSecretSource {
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
-        self.endpoint
-            .exchange(
-                &self.http,
-                Credential::Secret(&self.secret),
-                "a client secret",
+        let t = &self.target;
+        tracing::debug!(
+            source = "client secret",
+            tenant = %t.tenant_id,
+            client_id = %t.client_id,
+            token_url = %t.token_url(),
+            "requesting a Microsoft Graph token"
+        );
+        let (client_options, recorder) =
+            entra::client_options(&self.http, Some(&t.authority()), None);
+        let options = ClientSecretCredentialOptions { client_options };
+        // A new credential per fetch: `TokenCache` is the one cache, and its
+        // `invalidate` must reach the token endpoint (the library's credential would
+        // hand back its own cached token).
+        let credential = ClientSecretCredential::new(
+            &t.tenant_id,
+            t.client_id.clone(),
+            azure_core::credentials::Secret::new(self.secret.expose().to_owned()),
+            Some(options),
+        )
+        .map_err(|e| {
+            AuthError::new(
+                "Invalid client secret settings",
+                entra::Failure::from_error(&e).message,
             )
-            .await
+        })?;
+        entra::fetch(
+            credential.as_ref(),
+            &t.scope,
+            "the access token issued for a client secret",
+            &recorder,
+            |failure| t.explain(failure, &Credential::Secret, "a client secret"),
+        )
+        .await
     }
 
     fn describe(&self) -> String {
         format!(
             "client secret for client id {} in tenant {}",
-            self.endpoint.client_id, self.endpoint.tenant_id
+            self.target.client_id, self.target.tenant_id
         )
     }
 }
@@ -196,5 +224,71 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.detail.contains("set tenant_id or ARM_TENANT_ID"), "{e}");
+    }
+
+    /// Answers each connection with the next scripted (status, body), then stops.
+    async fn scripted(answers: Vec<(u16, String)>) -> (url::Url, tokio::task::JoinHandle<usize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let handle = tokio::spawn(async move {
+            let mut served = 0;
+            for (status, body) in answers {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let _ = conn.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nRetry-After: 0\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(reply.as_bytes()).await.unwrap();
+                served += 1;
+            }
+            served
+        });
+        (url, handle)
+    }
+
+    fn scripted_source(login: &url::Url) -> ClientSecretSource {
+        let graph = url::Url::parse("https://graph.microsoft.com").unwrap();
+        ClientSecretSource::new(
+            reqwest::Client::new(),
+            login,
+            &graph,
+            Some("t"),
+            "c",
+            Secret::new("s"),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn throttled_and_unavailable_answers_are_retried() {
+        let token = unsigned_jwt(&serde_json::json!({
+            "tid": "t", "oid": "o", "appid": "c", "exp": 4_000_000_000u64
+        }));
+        let ok =
+            serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+                .to_string();
+        let (login, served) =
+            scripted(vec![(429, "{}".into()), (503, "{}".into()), (200, ok)]).await;
+        let got = scripted_source(&login)
+            .fetch()
+            .await
+            .expect("third attempt succeeds");
+        assert_eq!(got.claims.object_id.as_deref(), Some("o"));
+        assert_eq!(served.await.unwrap(), 3);
+    }
+
+    /// Entra's descriptions hold "\r\n" (trace ids), which azure_identity 1.0 cannot
+    /// read; the explanation comes from the transport's copy of the answer.
+    #[tokio::test]
+    async fn a_refusal_is_not_retried_and_is_explained() {
+        let refusal = serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x", "error_codes": [7000215]}).to_string();
+        let (login, served) = scripted(vec![(401, refusal)]).await;
+        let err = scripted_source(&login).fetch().await.unwrap_err();
+        assert_eq!(err.summary, "Invalid client secret", "{err}");
+        assert!(!err.detail.contains("Trace ID"), "{err}");
+        assert_eq!(served.await.unwrap(), 1, "one request only");
     }
 }

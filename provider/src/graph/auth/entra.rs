@@ -1,19 +1,30 @@
-//! The Entra ID token endpoint (`{login}/{tenant}/oauth2/v2.0/token`), shared by the
-//! client-secret and OIDC flows, and what its errors mean for the person running
-//! Terraform. Only the first line of `error_description` is kept (the rest is trace
-//! ids); secrets and assertions go in the form body only, never in a message.
+//! What every source shares on top of `azure_identity`: the provider's one
+//! `reqwest::Client` as the library's transport, the token-endpoint authority,
+//! the conversion of the library's token into ours (claims read, expiry checked), and
+//! what Entra ID's errors mean for the person running Terraform. Only the first line
+//! of `error_description` is kept (the rest is trace ids); a secret or assertion is
+//! never put in a message.
 
 use super::{AccessToken, AuthError, claims};
 use crate::config::Secret;
-use crate::graph::retry::{RetryPolicy, is_transient_status, parse_retry_after};
+use async_trait::async_trait;
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::TokenCredential;
+use azure_core::error::ErrorKind;
+use azure_core::http::policies::{Policy, PolicyResult};
+use azure_core::http::{
+    AsyncRawResponse, ClientOptions, Context, ExponentialRetryOptions, HttpClient, Request,
+    RetryOptions, Transport,
+};
 use serde_json::Value;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The longest one sign-in may take, retries included: the library sets no deadline
+/// of its own, and a token endpoint that never answers must not hang `terraform`.
+pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(150);
+/// Timeout of one request for an OIDC token from a pipeline.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Attempts at the token endpoint before giving up, and the longest wait between two.
-const TOKEN_ATTEMPTS: u32 = 4;
-const MAX_TOKEN_RETRY_WAIT: Duration = Duration::from_secs(30);
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// `{graph}/.default`, the scope of a client-credentials token for Graph.
 pub(crate) fn graph_scope(graph_endpoint: &url::Url) -> String {
@@ -32,9 +43,10 @@ pub(crate) fn require_tenant(tenant_id: Option<&str>, flow: &str) -> Result<Stri
             ),
         ));
     };
-    if tenant
+    // The library puts the tenant in the token URL and accepts only these characters.
+    if !tenant
         .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '%' | '\\'))
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
     {
         return Err(AuthError::new(
             "Invalid tenant id",
@@ -60,202 +72,390 @@ pub(crate) fn token_url(login_endpoint: &url::Url, tenant: &str) -> url::Url {
     url
 }
 
-/// What the token endpoint is asked with.
-pub(crate) enum Credential<'a> {
-    Secret(&'a Secret),
-    /// A federated token; its `iss`/`sub`/`aud` (not secret) explain a mismatch.
-    Assertion(&'a Secret),
+/// Requests for `from` (an origin) go to `to` instead, keeping their path (after `to`'s
+/// own) and query; with `from` None, every request does.
+#[derive(Clone, Debug)]
+pub(crate) struct Redirect {
+    from: Option<String>,
+    to: url::Url,
 }
 
-/// One application sign-in target: tenant, client id, scope.
+impl Redirect {
+    pub(crate) fn everything_to(to: url::Url) -> Self {
+        Redirect { from: None, to }
+    }
+
+    fn apply(&self, url: &mut url::Url) {
+        if let Some(from) = &self.from
+            && url.origin().ascii_serialization() != *from
+        {
+            return;
+        }
+        let mut target = self.to.clone();
+        let path = format!(
+            "{}{}",
+            self.to.path().trim_end_matches('/'),
+            if self.from.is_some() { url.path() } else { "" }
+        );
+        if self.from.is_some() {
+            target.set_path(&path);
+        }
+        // A fixed endpoint keeps its own query and gains the library's parameters.
+        let mut pairs: Vec<(String, String)> = target
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.extend(
+            url.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+        target.set_query(None);
+        if !pairs.is_empty() {
+            target.query_pairs_mut().extend_pairs(pairs);
+        }
+        *url = target;
+    }
+}
+
+/// The last error answer a credential received. `azure_identity` 1.0 reads Entra's
+/// error body into a borrowed `&str`, which fails on the `\r\n` every real
+/// `error_description` contains, and then drops the answer; the transport keeps it.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder(Mutex<Option<(u16, Vec<u8>)>>);
+
+/// Error bodies are small; a larger one is cut (it only feeds explanations).
+const MAX_RECORDED_BODY: usize = 64 * 1024;
+
+impl Recorder {
+    fn take(&self) -> Option<(u16, Vec<u8>)> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+/// The library's transport: the provider's shared client (its TLS roots, user agent,
+/// no redirects), optionally sending requests elsewhere first.
+#[derive(Debug)]
+struct SharedTransport {
+    http: reqwest::Client,
+    redirect: Option<Redirect>,
+    recorder: Arc<Recorder>,
+}
+
+#[async_trait]
+impl Policy for SharedTransport {
+    async fn send(
+        &self,
+        _ctx: &Context,
+        request: &mut Request,
+        _next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        if let Some(redirect) = &self.redirect {
+            redirect.apply(request.url_mut());
+        }
+        let response = self.http.execute_request(request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let (status, headers, body) = response.deconstruct();
+        let bytes = body.collect().await?;
+        if let Ok(mut slot) = self.recorder.0.lock() {
+            let kept = &bytes[..bytes.len().min(MAX_RECORDED_BODY)];
+            *slot = Some((u16::from(status), kept.to_vec()));
+        }
+        Ok(AsyncRawResponse::from_bytes(status, headers, bytes))
+    }
+}
+
+/// Pipeline options for one credential: our client, our retries (throttling, 5xx and
+/// lost connections, as Graph requests; four attempts), and the authority.
+pub(crate) fn client_options(
+    http: &reqwest::Client,
+    authority: Option<&Authority>,
+    redirect: Option<Redirect>,
+) -> (ClientOptions, Arc<Recorder>) {
+    let redirect = redirect.or_else(|| authority.and_then(|a| a.redirect.clone()));
+    let recorder = Arc::new(Recorder::default());
+    let mut options = ClientOptions {
+        transport: Some(Transport::with_policy(Arc::new(SharedTransport {
+            http: http.clone(),
+            redirect,
+            recorder: recorder.clone(),
+        }))),
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(500),
+            max_retries: 3,
+            max_total_elapsed: azure_core::time::Duration::seconds(90),
+            max_delay: azure_core::time::Duration::seconds(30),
+        }),
+        ..ClientOptions::default()
+    };
+    if let Some(authority) = authority {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = authority.library.clone();
+        options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+    }
+    (options, recorder)
+}
+
+/// Where tokens are requested. The library takes an `https://` origin only; the
+/// provider also allows plain `http://` on loopback (a local emulator) and a path
+/// prefix, so for those the library is given the `https://` origin of the same host
+/// and the transport sends its requests to the configured endpoint.
 #[derive(Clone, Debug)]
-pub(crate) struct TokenEndpoint {
-    pub url: url::Url,
+pub(crate) struct Authority {
+    library: String,
+    redirect: Option<Redirect>,
+}
+
+impl Authority {
+    pub(crate) fn new(login_endpoint: &url::Url) -> Self {
+        let host = login_endpoint.host_str().unwrap_or("localhost");
+        let library = match login_endpoint.port() {
+            Some(port) => format!("https://{host}:{port}"),
+            None => format!("https://{host}"),
+        };
+        let plain = login_endpoint.scheme() == "https"
+            && login_endpoint.path().trim_matches('/').is_empty();
+        let redirect = (!plain).then(|| Redirect {
+            from: url::Url::parse(&library)
+                .ok()
+                .map(|u| u.origin().ascii_serialization()),
+            to: login_endpoint.clone(),
+        });
+        Authority { library, redirect }
+    }
+}
+
+/// One token from `credential`, as the provider's `AccessToken`. `what` names the
+/// token in errors ("the access token issued for a client secret"); `explain` turns
+/// the library's failure into what to do.
+pub(crate) async fn fetch(
+    credential: &dyn TokenCredential,
+    scope: &str,
+    what: &str,
+    recorder: &Recorder,
+    explain: impl FnOnce(Failure) -> AuthError,
+) -> Result<AccessToken, AuthError> {
+    let got = tokio::time::timeout(FETCH_TIMEOUT, credential.get_token(&[scope], None)).await;
+    let token = match got {
+        Err(_) => {
+            return Err(explain(Failure {
+                timed_out: true,
+                ..Failure::default()
+            }));
+        }
+        Ok(Err(e)) => {
+            let mut failure = Failure::from_error(&e);
+            // The library lost the answer (see `Recorder`): use the transport's copy.
+            if failure.status.is_none()
+                && failure.unreachable.is_none()
+                && let Some((status, body)) = recorder.take()
+            {
+                failure.status = Some(status);
+                failure.body = serde_json::from_slice(&body).ok();
+            }
+            return Err(explain(failure));
+        }
+        Ok(Ok(token)) => token,
+    };
+    let jwt = token.token.secret();
+    let decoded = claims::decode(jwt, what)?;
+    let expires_at = u64::try_from(token.expires_on.unix_timestamp())
+        .ok()
+        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+        .filter(|at| *at > SystemTime::now())
+        .ok_or_else(|| {
+            AuthError::new(
+                "Unexpected token lifetime",
+                format!("{what} is already expired or has no usable expiry."),
+            )
+        })?;
+    Ok(AccessToken {
+        secret: Secret::new(jwt),
+        expires_at,
+        claims: decoded.claims,
+    })
+}
+
+/// What went wrong in the library, in the parts the provider explains.
+#[derive(Debug, Default)]
+pub(crate) struct Failure {
+    /// The HTTP status of an error answer.
+    pub status: Option<u16>,
+    /// Its JSON body.
+    pub body: Option<Value>,
+    /// The connection failed (after retries); the transport's own words.
+    pub unreachable: Option<String>,
+    /// No answer within `FETCH_TIMEOUT`.
+    pub timed_out: bool,
+    /// The library's message, without its troubleshooting link. Never a parser's text,
+    /// which may quote what it could not read.
+    pub message: String,
+}
+
+impl Failure {
+    pub(crate) fn from_error(error: &azure_core::Error) -> Self {
+        let mut failure = Failure {
+            message: first_message(error),
+            ..Failure::default()
+        };
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = current {
+            if let Some(ae) = e.downcast_ref::<azure_core::Error>() {
+                match ae.kind() {
+                    ErrorKind::HttpResponse {
+                        status,
+                        raw_response,
+                        ..
+                    } if failure.status.is_none() => {
+                        failure.status = Some(u16::from(*status));
+                        failure.body = raw_response
+                            .as_ref()
+                            .and_then(|r| serde_json::from_slice(r.body()).ok());
+                    }
+                    ErrorKind::Connection | ErrorKind::Io if failure.unreachable.is_none() => {
+                        failure.unreachable = Some(String::new());
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(re) = e.downcast_ref::<reqwest::Error>() {
+                failure.unreachable = Some(error_chain(re));
+                break;
+            }
+            current = e.source();
+        }
+        failure
+    }
+
+    /// A field of the JSON error body.
+    pub(crate) fn field(&self, key: &str) -> Option<&str> {
+        self.body.as_ref()?.get(key)?.as_str()
+    }
+}
+
+/// The library's own message (its first line, without "To troubleshoot, visit …"),
+/// unless it comes from a JSON parser.
+fn first_message(error: &azure_core::Error) -> String {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.is::<serde_json::Error>() {
+            return "its answer could not be read".into();
+        }
+        current = e.source();
+    }
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+/// What the token endpoint was asked with, for explanations.
+pub(crate) enum Credential {
+    Secret,
+    /// A federated token; its `iss`/`sub`/`aud` (not secret) explain a mismatch.
+    Federated(Option<String>),
+    /// A certificate: where it came from and its thumbprint.
+    Certificate {
+        setting: String,
+        thumbprint: String,
+    },
+}
+
+/// One application sign-in target: tenant, client id, scope, token URL.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub login_endpoint: url::Url,
     pub scope: String,
     pub tenant_id: String,
     pub client_id: String,
 }
 
-impl TokenEndpoint {
+impl Target {
     pub(crate) fn new(
         login_endpoint: &url::Url,
         graph_endpoint: &url::Url,
         tenant_id: &str,
         client_id: &str,
     ) -> Self {
-        TokenEndpoint {
-            url: token_url(login_endpoint, tenant_id),
+        Target {
+            login_endpoint: login_endpoint.clone(),
             scope: graph_scope(graph_endpoint),
             tenant_id: tenant_id.to_owned(),
             client_id: client_id.to_owned(),
         }
     }
 
-    /// Exchanges the credential for a Graph token. `source` describes the flow in
-    /// errors and logs ("client secret", "OIDC token").
-    pub(crate) async fn exchange(
-        &self,
-        http: &reqwest::Client,
-        credential: Credential<'_>,
-        source: &str,
-    ) -> Result<AccessToken, AuthError> {
-        let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", &self.client_id),
-            ("scope", &self.scope),
-        ];
-        match &credential {
-            Credential::Secret(s) => form.push(("client_secret", s.expose())),
-            Credential::Assertion(a) => {
-                form.push(("client_assertion_type", JWT_BEARER));
-                form.push(("client_assertion", a.expose()));
-            }
-        }
-        tracing::debug!(
-            source,
-            tenant = %self.tenant_id,
-            client_id = %self.client_id,
-            token_url = %self.url,
-            "requesting a Microsoft Graph token"
-        );
-        // Token requests are idempotent, so throttling, transient server errors and lost
-        // connections are retried, as Graph requests are.
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        let (status, body) = loop {
-            attempt += 1;
-            let sent = http
-                .post(self.url.clone())
-                .header(reqwest::header::ACCEPT, "application/json")
-                .form(&form)
-                .timeout(REQUEST_TIMEOUT)
-                .send()
-                .await;
-            let retry_after = match sent {
-                Err(e) if attempt >= TOKEN_ATTEMPTS => {
-                    return Err(AuthError::new(
-                        "Cannot reach the Entra ID token endpoint",
-                        format!(
-                            "Signing in with {source} failed after {attempt} attempts: {}. Check \
-                             login_endpoint / environment and the network (proxy, firewall).",
-                            error_chain(&e)
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        source,
-                        attempt,
-                        "token request failed, retrying: {}",
-                        error_chain(&e)
-                    );
-                    None
-                }
-                Ok(response)
-                    if is_transient_status(response.status().as_u16())
-                        && attempt < TOKEN_ATTEMPTS =>
-                {
-                    tracing::debug!(
-                        source,
-                        attempt,
-                        status = response.status().as_u16(),
-                        "token endpoint busy, retrying"
-                    );
-                    parse_retry_after(
-                        response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok()),
-                    )
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let body = response.bytes().await.map_err(|e| {
-                        AuthError::new(
-                            "Cannot read the Entra ID token endpoint's answer",
-                            format!("Signing in with {source} failed: {}.", error_chain(&e)),
-                        )
-                    })?;
-                    break (status, body);
-                }
-            };
-            tokio::time::sleep(
-                policy
-                    .backoff(attempt, retry_after)
-                    .min(MAX_TOKEN_RETRY_WAIT),
-            )
-            .await;
-        };
-        let json: Option<Value> = serde_json::from_slice(&body).ok();
-        if !status.is_success() {
-            return Err(self.explain(status.as_u16(), json.as_ref(), &credential, source));
-        }
-        let Some(access_token) = json
-            .as_ref()
-            .and_then(|j| j.get("access_token"))
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        else {
-            return Err(AuthError::new(
-                "Unexpected answer from the Entra ID token endpoint",
-                format!(
-                    "{} answered HTTP {status} without an access_token. Check login_endpoint.",
-                    self.url
-                ),
-            ));
-        };
-        let what = format!("the access token issued for {source}");
-        let decoded = claims::decode(access_token, &what)?;
-        let expires_in = json
-            .as_ref()
-            .and_then(|j| j.get("expires_in"))
-            .and_then(|v| match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            });
-        let expires_at = match (expires_in, decoded.expires_at) {
-            (Some(secs), _) => claims::expiry(SystemTime::now(), secs, &what)?,
-            (None, Some(exp)) => exp,
-            (None, None) => {
-                return Err(AuthError::new(
-                    "Unexpected answer from the Entra ID token endpoint",
-                    format!("{what} has neither expires_in nor an exp claim."),
-                ));
-            }
-        };
-        Ok(AccessToken {
-            secret: Secret::new(access_token),
-            expires_at,
-            claims: decoded.claims,
-        })
+    pub(crate) fn authority(&self) -> Authority {
+        Authority::new(&self.login_endpoint)
     }
 
-    /// Turns an Entra OAuth error into what to do about it.
-    fn explain(
+    pub(crate) fn token_url(&self) -> url::Url {
+        token_url(&self.login_endpoint, &self.tenant_id)
+    }
+
+    /// Turns a failed token request into what to do about it.
+    pub(crate) fn explain(
         &self,
-        status: u16,
-        body: Option<&Value>,
-        credential: &Credential<'_>,
+        failure: Failure,
+        credential: &Credential,
         source: &str,
     ) -> AuthError {
-        let field = |k: &str| body.and_then(|b| b.get(k)).and_then(Value::as_str);
-        let Some(error) = field("error") else {
+        let url = self.token_url();
+        if failure.timed_out {
+            return AuthError::new(
+                "Entra ID token endpoint did not answer",
+                format!(
+                    "Signing in with {source} got no answer from {url} within {}s. Check \
+                     login_endpoint / environment and the network (proxy, firewall).",
+                    FETCH_TIMEOUT.as_secs()
+                ),
+            );
+        }
+        if failure.status.is_none()
+            && let Some(why) = &failure.unreachable
+        {
+            let why = if why.is_empty() {
+                &failure.message
+            } else {
+                why
+            };
+            return AuthError::new(
+                "Cannot reach the Entra ID token endpoint",
+                format!(
+                    "Signing in with {source} failed: {url}: {why}. Check login_endpoint / \
+                     environment and the network (proxy, firewall; a private certificate \
+                     authority needs SSL_CERT_FILE)."
+                ),
+            );
+        }
+        let Some(error) = failure.field("error").map(str::to_owned) else {
+            let status = failure
+                .status
+                .map(|s| format!("HTTP {s}"))
+                .unwrap_or_else(|| "an unreadable answer".into());
             return AuthError::new(
                 "Sign-in failed",
                 format!(
-                    "{} answered HTTP {status} without an OAuth error. Check login_endpoint \
+                    "{url} answered {status} without an OAuth error ({}). Check login_endpoint \
                      (PSOXY_LOGIN_ENDPOINT) and environment (ARM_ENVIRONMENT).",
-                    self.url
+                    failure.message
                 ),
             );
         };
-        let description = field("error_description")
+        let status = failure.status.unwrap_or(400);
+        let description = failure
+            .field("error_description")
             .and_then(|d| d.lines().next())
             .unwrap_or("")
             .trim()
             .to_owned();
-        let code = body
+        let code = failure
+            .body
+            .as_ref()
             .and_then(|b| b.get("error_codes"))
             .and_then(Value::as_array)
             .and_then(|codes| codes.first())
@@ -267,8 +467,12 @@ impl TokenEndpoint {
         } else {
             format!("Entra ID answered HTTP {status} {error}: {description}")
         };
-        let (summary, advice) = match code {
-            Some(700016) => (
+        let federated = match credential {
+            Credential::Federated(summary) => summary.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let (summary, advice) = match (code, credential) {
+            (Some(700016), _) => (
                 "Unknown client id",
                 format!(
                     "No application with client id {client} exists in tenant {tenant}. Set \
@@ -278,71 +482,93 @@ impl TokenEndpoint {
                      ARM_TENANT_ID is the tenant the application is registered in."
                 ),
             ),
-            Some(7000215) => (
+            (Some(7000215), Credential::Secret) => (
                 "Invalid client secret",
                 format!(
                     "The client secret for client id {client} was rejected. Set client_secret / \
-                     ARM_CLIENT_SECRET to the secret's Value (shown once when it was created), \
-                     not its Secret ID, and check that it belongs to this application and has \
-                     not been deleted."
+                     ARM_CLIENT_SECRET (or ARM_CLIENT_SECRET_FILE_PATH) to the secret's Value \
+                     (shown once when it was created), not its Secret ID, and check that it \
+                     belongs to this application and has not been deleted."
                 ),
             ),
-            Some(7000222) => (
+            (Some(7000222), _) => (
                 "Expired client secret",
                 format!(
                     "The client secret for client id {client} has expired. Create a new one \
                      (Certificates & secrets) and set client_secret / ARM_CLIENT_SECRET."
                 ),
             ),
-            Some(70021) => (
+            (
+                Some(700027) | Some(7000215),
+                Credential::Certificate {
+                    setting,
+                    thumbprint,
+                },
+            ) => (
+                "Certificate not accepted",
+                format!(
+                    "Entra ID did not accept the certificate from {setting} (SHA-256 thumbprint \
+                     {thumbprint}) for client id {client}: upload its public part to the \
+                     application (Certificates & secrets → Certificates), check that it has \
+                     not expired there, and that {setting} holds the matching private key."
+                ),
+            ),
+            (Some(700021) | Some(700212), Credential::Certificate { setting, .. }) => (
+                "Certificate assertion refused",
+                format!(
+                    "Entra ID refused the assertion signed with the certificate from {setting} \
+                     for client id {client}. Check client_id / ARM_CLIENT_ID, tenant_id and \
+                     login_endpoint / environment."
+                ),
+            ),
+            (Some(70021), _) => (
                 "No matching federated identity credential",
                 format!(
                     "The application with client id {client} has no federated identity \
-                     credential matching the presented token{}. Its issuer, subject and audience \
-                     must equal a credential's exactly (for GitHub Actions the subject is e.g. \
-                     repo:ORG/REPO:ref:refs/heads/main or repo:ORG/REPO:environment:NAME; the \
-                     audience is usually api://AzureADTokenExchange). A credential created a \
-                     moment ago may take a minute to take effect.",
-                    assertion_summary(credential)
+                     credential matching the presented token{federated}. Its issuer, subject \
+                     and audience must equal a credential's exactly (for GitHub Actions the \
+                     subject is e.g. repo:ORG/REPO:ref:refs/heads/main or \
+                     repo:ORG/REPO:environment:NAME; the audience is usually \
+                     api://AzureADTokenExchange). A credential created a moment ago may take a \
+                     minute to take effect."
                 ),
             ),
-            Some(700024) | Some(50027) => (
+            (Some(700024) | Some(50027), Credential::Federated(_)) => (
                 "Unusable OIDC token",
                 format!(
-                    "The OIDC token{} is expired or malformed. Tokens from pipelines live a few \
-                     minutes: request a fresh one (oidc_token / ARM_OIDC_TOKEN, \
-                     oidc_token_file_path / ARM_OIDC_TOKEN_FILE_PATH).",
-                    assertion_summary(credential)
+                    "The OIDC token{federated} is expired or malformed. Tokens from pipelines \
+                     live a few minutes: request a fresh one (oidc_token / ARM_OIDC_TOKEN, \
+                     oidc_token_file_path / ARM_OIDC_TOKEN_FILE_PATH)."
                 ),
             ),
-            Some(90002) | Some(900023) | Some(90023) => (
+            (Some(90002) | Some(900023) | Some(90023), _) => (
                 "Unknown tenant",
                 format!(
                     "Tenant {tenant} was not found at {}. Check tenant_id / ARM_TENANT_ID (the \
                      directory id, not a subscription id) and that environment / ARM_ENVIRONMENT \
                      is the cloud the tenant lives in.",
-                    self.url.origin().ascii_serialization()
+                    url.origin().ascii_serialization()
                 ),
             ),
-            Some(7000229) => (
+            (Some(7000229), _) => (
                 "Application has no service principal",
                 format!(
                     "Client id {client} has no service principal (enterprise application) in \
                      tenant {tenant}. Create it, e.g. `az ad sp create --id {client}`."
                 ),
             ),
-            Some(7000112) => (
+            (Some(7000112), _) => (
                 "Application disabled",
                 format!(
                     "The service principal of client id {client} is disabled in tenant {tenant} \
                      (Enterprise applications → Properties → Enabled for users to sign in)."
                 ),
             ),
-            Some(7000216) => (
+            (Some(7000216), _) => (
                 "No credential sent",
                 format!("The token request for client id {client} carried no secret or assertion."),
             ),
-            Some(500011) | Some(1002012) => (
+            (Some(500011) | Some(1002012), _) => (
                 "Wrong resource for this cloud",
                 format!(
                     "Entra ID does not know the resource {}. Check graph_endpoint / \
@@ -374,11 +600,8 @@ fn aadsts_code(description: &str) -> Option<u64> {
 
 /// " (issuer X, subject Y, audience Z)" of an assertion: not secret, and exactly what a
 /// federated credential must match.
-fn assertion_summary(credential: &Credential<'_>) -> String {
-    let Credential::Assertion(jwt) = credential else {
-        return String::new();
-    };
-    match claims::payload(jwt.expose(), "the OIDC token") {
+pub(crate) fn assertion_summary(jwt: &str) -> String {
+    match claims::payload(jwt, "the OIDC token") {
         Ok(map) => {
             let get = |k| claims::string_claim(&map, k).unwrap_or_else(|| "(none)".into());
             format!(
@@ -428,86 +651,57 @@ mod tests {
     }
 
     #[test]
+    fn the_library_is_given_https_and_requests_go_to_the_configured_endpoint() {
+        let plain = Authority::new(&url::Url::parse("https://login.microsoftonline.us/").unwrap());
+        assert_eq!(plain.library, "https://login.microsoftonline.us");
+        assert!(plain.redirect.is_none());
+
+        let emulator = Authority::new(&url::Url::parse("http://127.0.0.1:8080").unwrap());
+        assert_eq!(emulator.library, "https://127.0.0.1:8080");
+        let mut url = url::Url::parse("https://127.0.0.1:8080/t/oauth2/v2.0/token").unwrap();
+        emulator.redirect.as_ref().unwrap().apply(&mut url);
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/t/oauth2/v2.0/token");
+        // Another origin is left alone.
+        let mut other = url::Url::parse("https://elsewhere.example/x").unwrap();
+        emulator.redirect.as_ref().unwrap().apply(&mut other);
+        assert_eq!(other.as_str(), "https://elsewhere.example/x");
+
+        let prefixed = Authority::new(&url::Url::parse("https://login.example/prefix/").unwrap());
+        let mut url = url::Url::parse("https://login.example/t/oauth2/v2.0/token").unwrap();
+        prefixed.redirect.as_ref().unwrap().apply(&mut url);
+        assert_eq!(
+            url.as_str(),
+            "https://login.example/prefix/t/oauth2/v2.0/token"
+        );
+
+        let msi = Redirect::everything_to(url::Url::parse("http://127.0.0.1:1/msi?x=1").unwrap());
+        let mut url = url::Url::parse(
+            "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2019-08-01",
+        )
+        .unwrap();
+        msi.apply(&mut url);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1/msi?x=1&api-version=2019-08-01"
+        );
+    }
+
+    #[test]
     fn tenant_is_required_and_checked() {
         let e = require_tenant(None, "a client secret").unwrap_err();
         assert!(e.detail.contains("set tenant_id or ARM_TENANT_ID"), "{e}");
         assert!(require_tenant(Some("a/b"), "x").is_err());
+        assert!(require_tenant(Some("a b"), "x").is_err());
         assert_eq!(require_tenant(Some(" t "), "x").unwrap(), "t");
+        assert_eq!(
+            require_tenant(Some("psoxy.test"), "x").unwrap(),
+            "psoxy.test"
+        );
     }
 
     #[test]
     fn aadsts_codes_are_found_in_descriptions() {
         assert_eq!(aadsts_code("AADSTS7000215: Invalid"), Some(7000215));
         assert_eq!(aadsts_code("nothing"), None);
-    }
-
-    /// Answers each connection with the next scripted (status, body), then stops.
-    async fn scripted(answers: Vec<(u16, String)>) -> (url::Url, tokio::task::JoinHandle<usize>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-        let handle = tokio::spawn(async move {
-            let mut served = 0;
-            for (status, body) in answers {
-                let (mut conn, _) = listener.accept().await.unwrap();
-                let mut buf = vec![0u8; 8192];
-                let _ = conn.read(&mut buf).await;
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nRetry-After: 0\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                conn.write_all(reply.as_bytes()).await.unwrap();
-                served += 1;
-            }
-            served
-        });
-        (url, handle)
-    }
-
-    #[tokio::test]
-    async fn throttled_and_unavailable_answers_are_retried() {
-        let token = crate::graph::auth::tests_support::unsigned_jwt(&serde_json::json!({
-            "tid": "t", "oid": "o", "appid": "c", "exp": 4_000_000_000u64
-        }));
-        let ok =
-            serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
-                .to_string();
-        let (login, served) =
-            scripted(vec![(429, "{}".into()), (503, "{}".into()), (200, ok)]).await;
-        let graph = url::Url::parse("https://graph.microsoft.com").unwrap();
-        let endpoint = TokenEndpoint::new(&login, &graph, "t", "c");
-        let secret = Secret::new("s");
-        let got = endpoint
-            .exchange(
-                &reqwest::Client::new(),
-                Credential::Secret(&secret),
-                "client secret",
-            )
-            .await
-            .expect("third attempt succeeds");
-        assert_eq!(got.claims.object_id.as_deref(), Some("o"));
-        assert_eq!(served.await.unwrap(), 3);
-    }
-
-    #[tokio::test]
-    async fn a_refusal_is_not_retried() {
-        let refusal = serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}).to_string();
-        let (login, served) = scripted(vec![(401, refusal)]).await;
-        let graph = url::Url::parse("https://graph.microsoft.com").unwrap();
-        let endpoint = TokenEndpoint::new(&login, &graph, "t", "c");
-        let secret = Secret::new("s");
-        let err = endpoint
-            .exchange(
-                &reqwest::Client::new(),
-                Credential::Secret(&secret),
-                "client secret",
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            err.detail.contains("7000215") || err.summary.contains("secret"),
-            "{err}"
-        );
-        assert_eq!(served.await.unwrap(), 1, "one request only");
     }
 }

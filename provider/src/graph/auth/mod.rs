@@ -1,27 +1,33 @@
 //! Signing in to Microsoft Graph. A `TokenSource` fetches access tokens one way
-//! (client secret, OIDC assertion, Azure CLI); `TokenCache` shares one token across
-//! all concurrent operations of a provider process, renews it before it expires and
-//! refuses a token for the wrong tenant before any Graph call is made.
+//! (client certificate, client secret, OIDC assertion, managed identity, Azure CLI);
+//! `TokenCache` shares one token across all concurrent operations of a provider
+//! process, renews it before it expires and refuses a token for the wrong tenant
+//! before any Graph call is made.
 //!
-//! Interface used by the Graph client; the sources live in the submodules.
-//!
-//! The flows are hand-written on `reqwest` rather than taken from `azure_identity` 1.0,
-//! whose credentials refuse any authority host that is not `https://` (so no loopback
-//! emulator) and which adds `azure_core`/`typespec_client_core` with a second reqwest
-//! (0.12), `time` and a minimum Rust of 1.88 (the workspace says 1.85). The tenant
-//! check, the `oid` requirement and the AADSTS explanations would be ours either way,
-//! and the two token-endpoint flows are one small form POST (`entra`).
+//! Tokens are acquired through `azure_identity` 1.x (its `azure_core` uses the
+//! provider's reqwest 0.13, and every credential is given the provider's one
+//! `reqwest::Client` as its transport). What stays the provider's own: the order in
+//! which settings and `ARM_*` variables select a method (`select`), the explanations of
+//! Entra ID's AADSTS errors and of the Azure CLI's failures, the tenant and `oid`
+//! checks, the one shared token (`cache`), the OIDC token requests to GitHub Actions and
+//! Azure DevOps (`oidc`), and certificates: the library's certificate credential needs
+//! OpenSSL, so PKCS#12/PEM files are read here (`der`) and the client assertion is
+//! signed with aws-lc-rs (`certificate`).
 //!
 //! - [`select::select_source`] picks the source from the settings (no I/O);
 //! - [`cache::TokenCache`] shares and renews its tokens and checks their tenant;
-//! - [`client_secret`], [`oidc`] and [`azure_cli`] are the sources; [`claims`] reads
-//!   a JWT's payload; `entra` talks to the token endpoint.
+//! - [`certificate`], [`client_secret`], [`oidc`], [`managed_identity`] and
+//!   [`azure_cli`] are the sources; [`claims`] reads a JWT's payload; `entra` is what
+//!   they share on top of the library.
 
 pub mod azure_cli;
 pub mod cache;
+pub mod certificate;
 pub mod claims;
 pub mod client_secret;
+mod der;
 mod entra;
+pub mod managed_identity;
 pub mod oidc;
 pub mod select;
 #[cfg(test)]
@@ -29,7 +35,9 @@ mod tests_support;
 
 pub use azure_cli::AzureCliSource;
 pub use cache::TokenCache;
+pub use certificate::{CertificateOrigin, CertificateSource};
 pub use client_secret::ClientSecretSource;
+pub use managed_identity::{IdentityEndpoint, ManagedIdentitySource};
 pub use oidc::{AssertionSource, OidcSource};
 pub use select::select_source;
 

@@ -7,12 +7,16 @@
 //! and a service connection id, POST with `api-version=7.1&serviceConnectionId=…`,
 //! answer `{"oidcToken"}`), as the azuread provider does.
 
-use super::entra::{Credential, REQUEST_TIMEOUT, TokenEndpoint, error_chain, require_tenant};
+use super::entra::{self, Credential, REQUEST_TIMEOUT, Target, error_chain, require_tenant};
 use super::{AccessToken, AuthError, TokenSource};
 use crate::config::Secret;
 use async_trait::async_trait;
+use azure_identity::{
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// The audience Entra ID expects in a federated token (GitHub requests it explicitly).
 pub const AZURE_AD_TOKEN_EXCHANGE: &str = "api://AzureADTokenExchange";
@@ -165,7 +169,7 @@ async fn request_token_from(
 /// `Debug` shows no token (`Secret` is redacted).
 #[derive(Debug)]
 pub struct OidcSource {
-    endpoint: TokenEndpoint,
+    target: Target,
     assertion: AssertionSource,
     http: reqwest::Client,
 }
@@ -182,29 +186,178 @@ impl OidcSource {
     ) -> Result<Self, AuthError> {
         let tenant = require_tenant(tenant_id, "an OIDC token")?;
         Ok(OidcSource {
-            endpoint: TokenEndpoint::new(login_endpoint, graph_endpoint, &tenant, client_id),
+            target: Target::new(login_endpoint, graph_endpoint, &tenant, client_id),
             assertion,
             http,
         })
     }
 }
 
+/// Hands one assertion to the library and keeps what the provider needs afterwards:
+/// the error of getting it (an `AuthError` of our own), or its (non-secret) claims.
+pub(crate) struct Handover<T> {
+    maker: T,
+    outcome: Mutex<Option<Result<String, AuthError>>>,
+}
+
+impl<T> std::fmt::Debug for Handover<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handover(redacted)")
+    }
+}
+
+impl<T> Handover<T> {
+    fn new(maker: T) -> Self {
+        Handover {
+            maker,
+            outcome: Mutex::new(None),
+        }
+    }
+
+    /// Our error, if getting the assertion failed; else the summary kept on success.
+    fn outcome(&self) -> Option<Result<String, AuthError>> {
+        self.outcome.lock().ok()?.take()
+    }
+}
+
+/// Produces the assertion on the library's request (it may ask again on a retry).
+#[async_trait]
+pub(crate) trait MakeAssertion: Send + Sync {
+    /// The assertion and a summary of it that may be shown.
+    async fn make(&self) -> Result<(Secret, String), AuthError>;
+}
+
+#[async_trait]
+impl<T: MakeAssertion> ClientAssertion for Handover<T> {
+    async fn secret(
+        &self,
+        _options: Option<azure_core::http::ClientMethodOptions<'_>>,
+    ) -> azure_core::Result<String> {
+        let result = self.maker.make().await;
+        let (kept, answer) = match result {
+            Ok((assertion, summary)) => (Ok(summary), Ok(assertion.expose().to_owned())),
+            // The library only passes this on; `exchange` reports our own error.
+            Err(e) => (
+                Err(e),
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    "no client assertion",
+                )),
+            ),
+        };
+        if let Ok(mut slot) = self.outcome.lock() {
+            *slot = Some(kept);
+        }
+        answer
+    }
+}
+
+struct Federated {
+    source: AssertionSource,
+    http: reqwest::Client,
+}
+
+#[async_trait]
+impl MakeAssertion for Federated {
+    async fn make(&self) -> Result<(Secret, String), AuthError> {
+        let jwt = self.source.assertion(&self.http).await?;
+        let summary = entra::assertion_summary(jwt.expose());
+        Ok((jwt, summary))
+    }
+}
+
+/// Exchanges what `maker` produces for a Graph token through the library's
+/// client-assertion credential; `credential` says what it was for explanations.
+pub(crate) async fn exchange<T: MakeAssertion>(
+    target: &Target,
+    http: &reqwest::Client,
+    maker: T,
+    source: &str,
+    credential: impl FnOnce(Option<String>) -> Credential,
+) -> Result<AccessToken, AuthError> {
+    tracing::debug!(
+        source,
+        tenant = %target.tenant_id,
+        client_id = %target.client_id,
+        token_url = %target.token_url(),
+        "requesting a Microsoft Graph token"
+    );
+    let (client_options, recorder) = entra::client_options(http, Some(&target.authority()), None);
+    let options = ClientAssertionCredentialOptions { client_options };
+    let handover = std::sync::Arc::new(Handover::new(maker));
+    // A new credential per fetch: `TokenCache` is the one cache (see client_secret).
+    let library = ClientAssertionCredential::new(
+        target.tenant_id.clone(),
+        target.client_id.clone(),
+        Shared(handover.clone()),
+        Some(options),
+    )
+    .map_err(|e| {
+        AuthError::new(
+            "Invalid sign-in settings",
+            entra::Failure::from_error(&e).message,
+        )
+    })?;
+    let what = format!("the access token issued for {source}");
+    entra::fetch(
+        library.as_ref(),
+        &target.scope,
+        &what,
+        &recorder,
+        |failure| {
+            let summary = match handover.outcome() {
+                Some(Err(ours)) => return ours,
+                Some(Ok(summary)) => Some(summary),
+                None => None,
+            };
+            target.explain(failure, &credential(summary), source)
+        },
+    )
+    .await
+}
+
+/// The library takes its assertion provider by value; this lets us keep a handle.
+struct Shared<T>(std::sync::Arc<Handover<T>>);
+
+impl<T> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[async_trait]
+impl<T: MakeAssertion> ClientAssertion for Shared<T> {
+    async fn secret(
+        &self,
+        options: Option<azure_core::http::ClientMethodOptions<'_>>,
+    ) -> azure_core::Result<String> {
+        self.0.secret(options).await
+    }
+}
+
 #[async_trait]
 impl TokenSource for OidcSource {
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
-        let assertion = self.assertion.assertion(&self.http).await?;
         let source = format!("an OIDC token from {}", self.assertion.describe());
-        self.endpoint
-            .exchange(&self.http, Credential::Assertion(&assertion), &source)
-            .await
+        exchange(
+            &self.target,
+            &self.http,
+            Federated {
+                source: self.assertion.clone(),
+                http: self.http.clone(),
+            },
+            &source,
+            Credential::Federated,
+        )
+        .await
     }
 
     fn describe(&self) -> String {
         format!(
             "OIDC token from {} for client id {} in tenant {}",
             self.assertion.describe(),
-            self.endpoint.client_id,
-            self.endpoint.tenant_id
+            self.target.client_id,
+            self.target.tenant_id
         )
     }
 }

@@ -2,25 +2,37 @@
 //! Terraform starts the provider several times per command, and sign-in happens on the
 //! first Graph call). First match wins:
 //!
-//! 1. client secret: `client_id` + `client_secret` (`ARM_CLIENT_ID` + `ARM_CLIENT_SECRET`);
-//! 2. OIDC: `use_oidc` (`ARM_USE_OIDC`) with `client_id` and a token from `oidc_token`
+//! 1. client certificate: `client_id` + `client_certificate_path` or `client_certificate`
+//!    (`ARM_CLIENT_CERTIFICATE_PATH`, `ARM_CLIENT_CERTIFICATE`), with
+//!    `client_certificate_password` if the file has one (the azuread provider's order:
+//!    a certificate before a secret);
+//! 2. client secret: `client_id` + `client_secret` (`ARM_CLIENT_ID` + `ARM_CLIENT_SECRET`,
+//!    or the `_FILE_PATH` variables);
+//! 3. OIDC: `use_oidc` (`ARM_USE_OIDC`) with `client_id` and a token from `oidc_token`
 //!    (`ARM_OIDC_TOKEN`), `oidc_token_file_path` (`ARM_OIDC_TOKEN_FILE_PATH`), or the
 //!    pipeline's request variables (`ARM_OIDC_REQUEST_URL`/`_TOKEN`, else GitHub's
 //!    `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`, else Azure DevOps' `SYSTEM_OIDCREQUESTURI`/
 //!    `SYSTEM_ACCESSTOKEN` with `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`);
-//! 3. Azure CLI: `use_cli` (`ARM_USE_CLI`, default true).
+//! 4. managed identity: `use_msi` (`ARM_USE_MSI`), at `msi_endpoint` (`ARM_MSI_ENDPOINT`),
+//!    else App Service's `IDENTITY_ENDPOINT`, else the instance metadata service;
+//!    `client_id` picks a user-assigned identity;
+//! 5. Azure CLI: `use_cli` (`ARM_USE_CLI`, default true).
 //!
 //! When none applies, one error lists each source, why it did not apply and what would.
 
 use super::azure_cli::{AzureCliSource, login_command};
+use super::certificate::{CertificateOrigin, CertificateSource};
 use super::client_secret::ClientSecretSource;
+use super::managed_identity::{IdentityEndpoint, ManagedIdentitySource};
 use super::oidc::{AssertionSource, OidcSource};
 use super::{AuthError, TokenSource};
 use crate::config::{ProviderSettings, Secret};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub const SOURCE_CLIENT_CERTIFICATE: &str = "client certificate";
 pub const SOURCE_CLIENT_SECRET: &str = "client secret";
+pub const SOURCE_MANAGED_IDENTITY: &str = "managed identity";
 pub const SOURCE_OIDC: &str = "OIDC token";
 pub const SOURCE_AZURE_CLI: &str = "Azure CLI";
 
@@ -39,7 +51,50 @@ pub fn select_source(
         .filter(|c| !c.is_empty());
     let mut tried: Vec<(&str, String)> = Vec::new();
 
-    // 1. Client secret.
+    // 1. Client certificate.
+    let origin = match (
+        &settings.client_certificate_path,
+        &settings.client_certificate,
+    ) {
+        (Some(path), _) if !path.trim().is_empty() => {
+            Some(CertificateOrigin::Path(PathBuf::from(path.trim())))
+        }
+        (_, Some(inline)) if !inline.expose().trim().is_empty() => {
+            Some(CertificateOrigin::Inline(inline.clone()))
+        }
+        _ => None,
+    };
+    match (client_id, origin) {
+        (Some(client_id), Some(origin)) => {
+            let source = CertificateSource::new(
+                http,
+                &settings.login_endpoint,
+                &settings.graph_endpoint,
+                tenant,
+                client_id,
+                origin,
+                settings.client_certificate_password.clone(),
+            )?;
+            return Ok(chosen(source));
+        }
+        (None, Some(origin)) => tried.push((
+            SOURCE_CLIENT_CERTIFICATE,
+            format!(
+                "{} is set but client_id (ARM_CLIENT_ID) is not; set ARM_CLIENT_ID to the \
+                 application (client) id.",
+                origin.setting()
+            ),
+        )),
+        _ => tried.push((
+            SOURCE_CLIENT_CERTIFICATE,
+            "client_certificate_path and client_certificate are not set; to sign in as an \
+             application with a certificate, set ARM_CLIENT_ID + ARM_CLIENT_CERTIFICATE_PATH (and \
+             ARM_CLIENT_CERTIFICATE_PASSWORD if the file has one)."
+                .into(),
+        )),
+    }
+
+    // 2. Client secret.
     match (client_id, &settings.client_secret) {
         (Some(client_id), Some(secret)) => {
             let source = ClientSecretSource::new(
@@ -66,7 +121,7 @@ pub fn select_source(
         )),
     }
 
-    // 2. OIDC.
+    // 3. OIDC.
     const OIDC_FIX: &str = "the token comes from ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH, \
          GitHub Actions (give the job `permissions: id-token: write`) or Azure DevOps \
          (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID + SYSTEM_ACCESSTOKEN)";
@@ -102,7 +157,27 @@ pub fn select_source(
         }
     }
 
-    // 3. Azure CLI.
+    // 4. Managed identity.
+    if settings.use_msi {
+        let endpoint = match (&settings.msi_endpoint, env("IDENTITY_ENDPOINT")) {
+            (Some(url), _) => IdentityEndpoint::Configured(url.clone()),
+            (None, Some(url)) if env("IDENTITY_HEADER").is_some() => {
+                IdentityEndpoint::AppService(url)
+            }
+            _ => IdentityEndpoint::Imds,
+        };
+        let source =
+            ManagedIdentitySource::new(http, &settings.graph_endpoint, client_id, endpoint);
+        return Ok(chosen(source));
+    }
+    tried.push((
+        SOURCE_MANAGED_IDENTITY,
+        "use_msi (ARM_USE_MSI) is not true; on an Azure resource with a managed identity, set \
+         ARM_USE_MSI=true (and ARM_CLIENT_ID for a user-assigned one)."
+            .into(),
+    ));
+
+    // 5. Azure CLI.
     let login = login_command(tenant, settings.cloud);
     if settings.use_cli {
         let source = AzureCliSource::new(&settings.graph_endpoint, tenant, settings.cloud);
@@ -255,9 +330,14 @@ mod tests {
             login_endpoint: url::Url::parse("https://login.microsoftonline.com").unwrap(),
             client_id: None,
             client_secret: None,
+            client_certificate_path: None,
+            client_certificate: None,
+            client_certificate_password: None,
             use_oidc: false,
             oidc_token: None,
             oidc_token_file_path: None,
+            use_msi: false,
+            msi_endpoint: None,
             use_cli: true,
         }
     }
@@ -389,12 +469,14 @@ mod tests {
         assert_eq!(e.summary, "No credentials to sign in to Microsoft Graph");
         let text = e.to_string();
         let lines: Vec<&str> = e.detail.lines().collect();
-        assert_eq!(lines.len(), 4, "{text}");
-        assert!(lines[1].starts_with(
+        assert_eq!(lines.len(), 6, "{text}");
+        assert!(lines[1].starts_with("- client certificate: client_certificate_path and"));
+        assert!(lines[2].starts_with(
             "- client secret: client_secret (ARM_CLIENT_SECRET) is set but client_id"
         ));
-        assert!(lines[2].starts_with("- OIDC token: use_oidc is true but client_id"));
-        assert!(lines[3].starts_with("- Azure CLI: use_cli (ARM_USE_CLI) is false"));
+        assert!(lines[3].starts_with("- OIDC token: use_oidc is true but client_id"));
+        assert!(lines[4].starts_with("- managed identity: use_msi (ARM_USE_MSI) is not true"));
+        assert!(lines[5].starts_with("- Azure CLI: use_cli (ARM_USE_CLI) is false"));
         assert!(text.contains("az login --tenant 00000000-0000-4000-8000-00000000a001"));
         assert!(!text.contains("orphan-secret"));
 
@@ -430,6 +512,81 @@ mod tests {
         assert!(
             e.detail
                 .contains("ACTIONS_ID_TOKEN_REQUEST_URL is set but no request token is"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_wins_over_a_secret() {
+        let mut s = settings();
+        s.client_id = Some("cid".into());
+        s.client_secret = Some(Secret::new("super-secret-1"));
+        s.client_certificate_path = Some("/run/cert.pfx".into());
+        s.client_certificate_password = Some(Secret::new("pfx-password"));
+        let d = pick(&s, &[]).unwrap();
+        assert!(
+            d.starts_with("client certificate from /run/cert.pfx for client id cid"),
+            "{d}"
+        );
+        assert!(!d.contains("pfx-password"));
+        s.client_certificate_path = None;
+        s.client_certificate = Some(Secret::new("QUJD"));
+        let d = pick(&s, &[]).unwrap();
+        assert!(
+            d.starts_with("client certificate from client_certificate"),
+            "{d}"
+        );
+        assert!(!d.contains("QUJD"));
+    }
+
+    #[test]
+    fn managed_identity_wins_over_the_cli_and_finds_its_endpoint() {
+        let mut s = settings();
+        s.use_msi = true;
+        let d = pick(&s, &[]).unwrap();
+        assert!(
+            d.starts_with("managed identity (the system-assigned"),
+            "{d}"
+        );
+        assert!(d.contains("instance metadata service"), "{d}");
+        let app_service = [
+            ("IDENTITY_ENDPOINT", "http://localhost:8081/msi/token"),
+            ("IDENTITY_HEADER", "header-secret"),
+        ];
+        let d = pick(&s, &app_service).unwrap();
+        assert!(
+            d.contains("IDENTITY_ENDPOINT (http://localhost:8081/msi/token"),
+            "{d}"
+        );
+        assert!(!d.contains("header-secret"));
+        s.client_id = Some("mi-client".into());
+        s.msi_endpoint = Some(url::Url::parse("http://169.254.169.254/custom").unwrap());
+        let d = pick(&s, &app_service).unwrap();
+        assert!(
+            d.contains("user-assigned managed identity with client id mi-client"),
+            "{d}"
+        );
+        assert!(
+            d.contains("ARM_MSI_ENDPOINT (http://169.254.169.254/custom)"),
+            "{d}"
+        );
+        // OIDC comes first.
+        s.use_oidc = true;
+        s.oidc_token = Some(Secret::new("a.b.c"));
+        assert!(pick(&s, &[]).unwrap().starts_with("OIDC token"));
+    }
+
+    #[test]
+    fn a_certificate_without_a_client_id_says_so() {
+        let mut s = settings();
+        s.use_cli = false;
+        s.client_certificate_path = Some("/run/cert.pem".into());
+        let e = pick(&s, &[]).unwrap_err();
+        assert!(
+            e.detail.contains(
+                "- client certificate: client_certificate_path / ARM_CLIENT_CERTIFICATE_PATH \
+                 (/run/cert.pem) is set but client_id (ARM_CLIENT_ID) is not"
+            ),
             "{e}"
         );
     }

@@ -87,6 +87,28 @@ impl Emu {
     }
 }
 
+impl Emu {
+    /// A certificate credential (DER) on terraform-ci's application.
+    pub async fn add_key_credential(&self, cert_der: &[u8]) {
+        use base64::Engine;
+        let minted = self.mint(json!({"client_id": CI_CLIENT})).await;
+        let r = self
+            .http
+            .patch(self.at(&format!("/v1.0/applications/{CI_APP_OBJECT}")))
+            .bearer_auth(minted["access_token"].as_str().unwrap())
+            .json(&json!({"keyCredentials": [{
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+                "key": base64::engine::general_purpose::STANDARD.encode(cert_der),
+            }]}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert!(status.is_success(), "{status}: {}", r.text().await.unwrap());
+    }
+}
+
 /// Answers exactly one HTTP request with a JSON body and keeps the request's head.
 pub struct OneShotResponder {
     pub base: String,
