@@ -33,9 +33,14 @@ fn session() -> Arc<Session> {
         login_endpoint: url,
         client_id: None,
         client_secret: None,
+        client_certificate_path: None,
+        client_certificate: None,
+        client_certificate_password: None,
         use_oidc: false,
         oidc_token: None,
         oidc_token_file_path: None,
+        use_msi: false,
+        msi_endpoint: None,
         use_cli: false,
     };
     Arc::new(Session::new(

@@ -166,9 +166,14 @@ impl Graph {
             login_endpoint: url.clone(),
             client_id: Some(CI_CLIENT.into()),
             client_secret: Some(Secret::new(CI_SECRET)),
+            client_certificate_path: None,
+            client_certificate: None,
+            client_certificate_password: None,
             use_oidc: false,
             oidc_token: None,
             oidc_token_file_path: None,
+            use_msi: false,
+            msi_endpoint: None,
             use_cli: false,
         };
         let source = ClientSecretSource::new(
