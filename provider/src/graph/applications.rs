@@ -339,20 +339,33 @@ pub async fn snapshot_riding_lag(
     expect_service_principal: bool,
 ) -> Result<Option<Snapshot>, GraphError> {
     let mut settle = Settle::read_window(format!("GET /applications/{object_id}"));
+    let mut graph_sp = None;
+    let mut checked_deleted_items = false;
     loop {
-        let snapshot = snapshot(
+        let mut snapshot = snapshot(
             client,
             op,
             object_id,
             client_id,
-            with_graph_service_principal,
+            with_graph_service_principal && graph_sp.is_none(),
         )
         .await?;
+        // Read once, whichever look it came with.
+        graph_sp = graph_sp.or(snapshot.graph_service_principal.take());
+        snapshot.graph_service_principal = graph_sp.clone();
         let complete = snapshot.service_principal.is_some() || !expect_service_principal;
         let last_look = match &snapshot.application {
             Some(_) if complete => return Ok(Some(snapshot)),
             Some(_) => Some(snapshot),
-            None if is_soft_deleted(client, op, object_id).await? => return Ok(None),
+            // Deleted items are asked once: an application deleted while its 404 is
+            // being waited out is found gone at the end of the window anyway.
+            None if !checked_deleted_items => {
+                checked_deleted_items = true;
+                if is_soft_deleted(client, op, object_id).await? {
+                    return Ok(None);
+                }
+                None
+            }
             None => None,
         };
         if !settle.again(op).await? {

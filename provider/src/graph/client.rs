@@ -7,7 +7,7 @@
 //! listings follow at most [`MAX_PAGES`] pages.
 
 use super::auth::cache::TokenCache;
-use super::consistency::{LAG_BUDGET, LagRule, may_have_acted};
+use super::consistency::{LAG_BUDGET, LagRule, lag_wait, may_have_acted};
 use super::error::{GraphError, GraphErrorKind};
 use super::models::Collection;
 use super::retry::{RetryPolicy, is_transient_status, parse_retry_after};
@@ -286,6 +286,7 @@ impl GraphClient {
         let started = Instant::now();
         // Whether an earlier attempt of this write may have been acted on.
         let mut acted_unknown = false;
+        let mut lag_waits = 0;
         loop {
             attempt += 1;
             if op.cancelled.is_cancelled() {
@@ -303,6 +304,7 @@ impl GraphClient {
                 },
             };
             acted_unknown |= may_have_acted(&error);
+            let mut lagging = false;
             let retryable = match (&error.kind, error.status) {
                 (GraphErrorKind::Api, Some(status)) if req.retries_status(status) => true,
                 // A token revoked or expired early: sign in again, once.
@@ -311,7 +313,10 @@ impl GraphClient {
                     true
                 }
                 (GraphErrorKind::Transport, _) => req.resendable(),
-                (GraphErrorKind::Api, _) => req.is_lag(&error, started),
+                (GraphErrorKind::Api, _) => {
+                    lagging = req.is_lag(&error, started);
+                    lagging
+                }
                 _ => false,
             };
             if !retryable {
@@ -320,7 +325,12 @@ impl GraphClient {
                     ..error
                 });
             }
-            let delay = self.policy.backoff(attempt, retry_after);
+            let delay = if lagging {
+                lag_waits += 1;
+                lag_wait(lag_waits)
+            } else {
+                self.policy.backoff(attempt, retry_after)
+            };
             tracing::debug!(
                 request = %req.describe(),
                 status = error.status.unwrap_or(0),
@@ -529,6 +539,8 @@ impl GraphClient {
         while !pending.is_empty() {
             round += 1;
             let mut retry_later = Vec::new();
+            // Whether every item retried this round is waiting out replication lag.
+            let mut only_lag = true;
             let mut wait_hint: Option<Duration> = None;
             for chunk in pending.chunks(20) {
                 let body = json!({
@@ -597,7 +609,9 @@ impl GraphClient {
                         body.to_string().as_bytes(),
                     );
                     let req = &requests[i];
-                    let retryable = req.retries_status(status) || req.is_lag(&error, started);
+                    let lagging = !req.retries_status(status) && req.is_lag(&error, started);
+                    let retryable = lagging || req.retries_status(status);
+                    only_lag &= lagging || !retryable;
                     if retryable {
                         let after = parse_retry_after(header("retry-after").as_deref());
                         wait_hint = wait_hint.max(after);
@@ -617,7 +631,11 @@ impl GraphClient {
             if retry_later.is_empty() {
                 break;
             }
-            let delay = self.policy.backoff(round, wait_hint);
+            let delay = if only_lag && wait_hint.is_none() {
+                lag_wait(round)
+            } else {
+                self.policy.backoff(round, wait_hint)
+            };
             tracing::debug!(
                 items = retry_later.len(),
                 round,

@@ -26,6 +26,15 @@ pub const LAG_BUDGET: Duration = Duration::from_secs(60);
 /// it must not hide the result of the current one.
 pub const FIND_OUT_BUDGET: Duration = Duration::from_secs(60);
 
+/// The wait before the `n`th retry (from 1) of an answer that is replication lag:
+/// from a quarter second, doubling, at most 8 s. Lag usually clears within a second or
+/// two, so the first retries come quickly; throttling has its own, slower schedule.
+pub fn lag_wait(n: u32) -> Duration {
+    Duration::from_millis(250)
+        .saturating_mul(1 << n.saturating_sub(1).min(5))
+        .min(Duration::from_secs(8))
+}
+
 /// A 404 right after a write: the object (or one it refers to) has not replicated to
 /// the replica that answered.
 pub fn not_found(e: &GraphError) -> bool {
@@ -65,13 +74,14 @@ pub struct Settle {
 }
 
 impl Settle {
-    /// How a read decides that a missing object is gone: four looks, 1, 2 and 4 s
-    /// apart, so a 404 must last about seven seconds.
+    /// How a read decides that a missing object is gone: six looks, from a quarter
+    /// second to 4 s apart, so a 404 must last about eight seconds; an object that was
+    /// only lagging is usually seen again within the first second.
     pub fn read_window(what: impl Into<String>) -> Settle {
         Settle {
-            delay: Duration::from_secs(1),
+            delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(4),
-            looks_left: 4,
+            looks_left: 6,
             until: Instant::now() + LAG_BUDGET,
             what: what.into(),
         }
@@ -144,7 +154,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_read_window_is_four_looks() {
+    async fn a_read_window_is_six_looks_over_eight_seconds() {
         let op = Operation::new(Duration::from_secs(600), CancellationToken::new());
         let mut settle = Settle::read_window("GET /applications/x");
         let started = tokio::time::Instant::now();
@@ -152,13 +162,19 @@ mod tests {
         while settle.again(&op).await.unwrap() {
             looks += 1;
         }
-        assert_eq!(looks, 4);
-        assert_eq!(started.elapsed(), Duration::from_secs(7));
+        assert_eq!(looks, 6);
+        assert_eq!(started.elapsed(), Duration::from_millis(7750));
+    }
+
+    #[test]
+    fn lag_is_retried_quickly_then_less_often() {
+        let waits: Vec<u128> = (1..=8).map(|n| lag_wait(n).as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 8000, 8000]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn running_out_of_time_is_an_error_not_an_answer() {
-        let op = Operation::new(Duration::from_millis(1500), CancellationToken::new());
+        let op = Operation::new(Duration::from_millis(600), CancellationToken::new());
         let mut settle = Settle::read_window("GET /applications/x");
         assert!(settle.again(&op).await.unwrap());
         let e = settle.again(&op).await.unwrap_err();

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 /// How long a delete waits out a 404 that may be lag before taking it as "gone".
 const DELETE_LAG_BUDGET: Duration = Duration::from_secs(10);
-/// How long a delete waits for replicas to stop serving the deleted credential.
-const GONE_BUDGET: Duration = Duration::from_secs(20);
 
 /// The credential's settable fields, as Graph takes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,13 +124,19 @@ pub async fn read_riding_lag(
     credential_id: &str,
 ) -> Result<Option<FederatedIdentityCredential>, GraphError> {
     let mut settle = Settle::read_window(format!("GET {}", item_path(object_id, credential_id)));
+    let mut checked_deleted_items = false;
     loop {
         if let Some(c) = get(client, op, object_id, credential_id).await? {
             return Ok(Some(c));
         }
-        if super::applications::is_soft_deleted(client, op, object_id).await?
-            || !settle.again(op).await?
-        {
+        // Deleted items are asked once, on the first miss.
+        if !checked_deleted_items {
+            checked_deleted_items = true;
+            if super::applications::is_soft_deleted(client, op, object_id).await? {
+                return Ok(None);
+            }
+        }
+        if !settle.again(op).await? {
             return Ok(None);
         }
     }
@@ -207,8 +211,10 @@ pub async fn update(
     client.send(op, &request).await.map(|_| ())
 }
 
-/// Deletes the credential and waits, briefly, until it no longer reads back. Already
-/// gone counts as deleted; a 404 that may be lag is first waited out for a short while.
+/// Deletes the credential. Already gone counts as deleted; a 404 that may be lag (a
+/// credential created moments ago) is first waited out for a short while. No wait for
+/// replicas to stop serving it: Graph checks a new credential's name against the
+/// deletion itself, and reads ride lag on their own.
 pub async fn delete(
     client: &GraphClient,
     op: &Operation,
@@ -221,16 +227,6 @@ pub async fn delete(
         Ok(_) => {}
         Err(e) if e.is_not_found() => return Ok(()),
         Err(e) => return Err(e),
-    }
-    // Like the azuread provider's WaitForDeletion: a replica may still serve it.
-    let mut settle = Settle::within(
-        GONE_BUDGET,
-        format!("GET {}", item_path(object_id, credential_id)),
-    );
-    while get(client, op, object_id, credential_id).await?.is_some() {
-        if !settle.again(op).await? {
-            break;
-        }
     }
     Ok(())
 }

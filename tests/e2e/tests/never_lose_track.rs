@@ -398,3 +398,50 @@ fn every_loop_is_bounded() {
         "the repeated link was seen on the second page"
     );
 }
+
+const CONNECTOR_WITH_SHORT_CREATE: &str = r#"
+provider "psoxy" {}
+
+resource "psoxy_msft_connector" "cal" {
+  connectors = ["outlook-cal"]
+  timeouts {
+    create = "5s"
+  }
+}
+"#;
+
+/// A step after the application exists fails (its service principal throttled past
+/// the create's timeout): the application is in state, tainted, with an error saying
+/// so; untainted, the next apply completes it and keeps its client id.
+#[test]
+fn a_failure_after_the_application_exists_keeps_it_in_state() {
+    let emulator = Emulator::start(&[]);
+    emulator.set_fault_rules(json!([
+        {"method": "POST", "path": "/servicePrincipals", "action": "retry_after_zero", "times": 0}
+    ]));
+    let ws = workspace(&emulator, CONNECTOR_WITH_SHORT_CREATE);
+    let run = apply(&ws);
+    run.assert_failure();
+    let text = run.flat();
+    assert!(
+        text.contains("Application created, but creating its service principal failed"),
+        "{text}"
+    );
+    assert!(text.contains("terraform untaint"), "{text}");
+    let apps = emulator.psoxy_applications(None);
+    assert_eq!(apps.len(), 1);
+    let state = ws.state_resources();
+    assert_eq!(state[0].values["object_id"], apps[0]["data"]["id"]);
+    assert!(state[0].tainted, "an unfinished create is tainted");
+    assert_eq!(state[0].values["service_principal_object_id"], "");
+
+    emulator.set_fault_rules(json!([]));
+    ws.terraform(&["untaint", "-no-color", "psoxy_msft_connector.cal"])
+        .assert_success();
+    apply(&ws).assert_success();
+    let after = ws.state_resources();
+    assert_eq!(after[0].values["client_id"], state[0].values["client_id"]);
+    assert_ne!(after[0].values["service_principal_object_id"], "");
+    assert_eq!(emulator.psoxy_applications(None).len(), 1);
+    assert_plan_empty(&ws);
+}
