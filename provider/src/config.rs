@@ -311,6 +311,28 @@ pub struct ProviderSettings {
 }
 
 impl ProviderSettings {
+    /// Settings for these endpoints with no sign-in chosen yet and no tenant, in the
+    /// global cloud: the base that tests and callers fill in.
+    pub fn for_endpoints(graph_endpoint: url::Url, login_endpoint: url::Url) -> Self {
+        ProviderSettings {
+            tenant_id: None,
+            cloud: Cloud::Global,
+            graph_endpoint,
+            login_endpoint,
+            client_id: None,
+            client_secret: None,
+            client_certificate_path: None,
+            client_certificate: None,
+            client_certificate_password: None,
+            use_oidc: false,
+            oidc_token: None,
+            oidc_token_file_path: None,
+            use_msi: false,
+            msi_endpoint: None,
+            use_cli: false,
+        }
+    }
+
     /// Merges configuration and environment; reports bad values against the attribute
     /// (or the environment variable) they came from.
     pub fn resolve(

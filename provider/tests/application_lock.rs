@@ -5,7 +5,6 @@
 //! gives up when its operation's deadline passes or Terraform asks to stop; object
 //! ids name the same application whatever their case.
 
-use psoxy_provider::catalog::Cloud;
 use psoxy_provider::config::ProviderSettings;
 use psoxy_provider::graph::auth::AuthError;
 use psoxy_provider::graph::{GraphErrorKind, Operation};
@@ -26,23 +25,7 @@ const FOREVER: Duration = Duration::from_secs(24 * 3600);
 /// A session that never reaches Graph: the lock needs none.
 fn session() -> Arc<Session> {
     let url = url::Url::parse("https://graph.invalid").unwrap();
-    let settings = ProviderSettings {
-        tenant_id: None,
-        cloud: Cloud::Global,
-        graph_endpoint: url.clone(),
-        login_endpoint: url,
-        client_id: None,
-        client_secret: None,
-        client_certificate_path: None,
-        client_certificate: None,
-        client_certificate_password: None,
-        use_oidc: false,
-        oidc_token: None,
-        oidc_token_file_path: None,
-        use_msi: false,
-        msi_endpoint: None,
-        use_cli: false,
-    };
+    let settings = ProviderSettings::for_endpoints(url.clone(), url);
     Arc::new(Session::new(
         settings,
         Err(AuthError::new("no sign-in", "not needed")),

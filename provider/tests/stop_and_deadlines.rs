@@ -10,7 +10,6 @@
 //! - the resources themselves: a refresh stopped while Graph hides the object keeps
 //!   it in state and says why, rather than dropping it.
 
-use psoxy_provider::catalog::Cloud;
 use psoxy_provider::config::{ProviderSettings, Secret};
 use psoxy_provider::graph::applications::{self, NewApplication};
 use psoxy_provider::graph::auth::{ClientSecretSource, TokenCache};
@@ -161,20 +160,9 @@ impl Graph {
         let url = url::Url::parse(&self.emulator.base_url).unwrap();
         let settings = ProviderSettings {
             tenant_id: Some(TENANT.into()),
-            cloud: Cloud::Global,
-            graph_endpoint: url.clone(),
-            login_endpoint: url.clone(),
             client_id: Some(CI_CLIENT.into()),
             client_secret: Some(Secret::new(CI_SECRET)),
-            client_certificate_path: None,
-            client_certificate: None,
-            client_certificate_password: None,
-            use_oidc: false,
-            oidc_token: None,
-            oidc_token_file_path: None,
-            use_msi: false,
-            msi_endpoint: None,
-            use_cli: false,
+            ..ProviderSettings::for_endpoints(url.clone(), url.clone())
         };
         let source = ClientSecretSource::new(
             self.http.clone(),

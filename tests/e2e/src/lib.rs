@@ -177,6 +177,18 @@ impl Workspace {
         self.terraform_with_env(args, &[])
     }
 
+    /// `terraform apply -auto-approve`.
+    pub fn apply(&self) -> Run {
+        self.terraform(&["apply", "-auto-approve", "-no-color"])
+    }
+
+    /// Fails the test unless `terraform plan` finds nothing to do.
+    #[track_caller]
+    pub fn assert_plan_empty(&self) {
+        let run = self.terraform(&["plan", "-detailed-exitcode", "-no-color"]);
+        assert!(run.success, "expected an empty plan:\n{}", run.all());
+    }
+
     pub fn terraform_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let mut cmd = self.terraform_command(args, extra_env);
         Run::from(cmd.output().expect("run terraform"))

@@ -2,7 +2,7 @@
 //! repaired, and admin-created applications adopted with `-generate-config-out`: real
 //! terraform against the Graph emulator.
 
-use e2e::{Emulator, Run, Workspace};
+use e2e::{Emulator, Workspace};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -50,16 +50,6 @@ resource "psoxy_msft_connector" "x" {{
 }}
 "#
     )
-}
-
-fn apply(ws: &Workspace) -> Run {
-    ws.terraform(&["apply", "-auto-approve", "-no-color"])
-}
-
-#[track_caller]
-fn assert_plan_empty(ws: &Workspace) {
-    let run = ws.terraform(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert!(run.success, "expected an empty plan:\n{}", run.all());
 }
 
 fn state(ws: &Workspace) -> Value {
@@ -119,7 +109,7 @@ fn names(roles: &[&str]) -> BTreeSet<String> {
 fn consent_granted_in_one_apply_and_revoked_with_its_connector() {
     let emulator = emulator();
     let ws = workspace(&emulator, &connector(&["outlook-cal"], true), true);
-    let run = apply(&ws);
+    let run = ws.apply();
     run.assert_success();
     assert!(
         !run.flat().contains("Admin consent pending"),
@@ -135,21 +125,21 @@ fn consent_granted_in_one_apply_and_revoked_with_its_connector() {
     let doc = values["consent_instructions"].as_str().unwrap();
     assert!(doc.contains("Admin consent: **granted**. "), "{doc}");
     assert!(doc.contains("Terraform granted it"), "{doc}");
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
 
     // A second connector's roles are granted in the apply that adds it...
     ws.write("main.tf", &connector(&["outlook-cal", "msft-teams"], true));
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let teams_and_cal = keys(&state(&ws)["required_app_roles"]);
     assert!(teams_and_cal.len() > CAL_ROLES.len());
     assert_eq!(granted_in_graph(&emulator, &client_id), teams_and_cal);
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
     // ...and revoked in the apply that removes it.
     ws.write("main.tf", &connector(&["outlook-cal"], true));
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     assert_eq!(granted_in_graph(&emulator, &client_id), names(&CAL_ROLES));
     assert_eq!(keys(&state(&ws)["granted_app_roles"]), names(&CAL_ROLES));
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
 }
 
 #[test]
@@ -157,7 +147,7 @@ fn a_caller_who_may_not_grant_is_refused_before_anything_is_written() {
     let emulator = emulator();
     // terraform-ci holds Cloud Application Administrator only.
     let ws = workspace(&emulator, &connector(&["outlook-cal"], true), false);
-    let run = apply(&ws);
+    let run = ws.apply();
     run.assert_failure();
     let text = run.flat();
     assert!(
@@ -182,7 +172,7 @@ fn a_caller_who_may_not_grant_is_refused_before_anything_is_written() {
 fn an_extra_role_granted_by_hand_is_flagged_then_revoked() {
     let emulator = emulator();
     let ws = workspace(&emulator, &connector(&["outlook-cal"], false), true);
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let client_id = state(&ws)["client_id"].as_str().unwrap().to_owned();
     emulator.admin(
         "POST",
@@ -211,17 +201,17 @@ fn an_extra_role_granted_by_hand_is_flagged_then_revoked() {
     );
 
     ws.write("main.tf", &connector(&["outlook-cal"], true));
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     assert_eq!(granted_in_graph(&emulator, &client_id), names(&CAL_ROLES));
     assert_eq!(keys(&state(&ws)["excess_app_roles"]), BTreeSet::new());
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
 }
 
 #[test]
 fn a_disabled_service_principal_is_repaired() {
     let emulator = emulator();
     let ws = workspace(&emulator, &connector(&["outlook-cal"], false), false);
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let client_id = state(&ws)["client_id"].as_str().unwrap().to_owned();
     emulator.admin(
         "POST",
@@ -239,7 +229,7 @@ fn a_disabled_service_principal_is_repaired() {
         text.contains("0 to add, 1 to change, 0 to destroy"),
         "{text}"
     );
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let sp = emulator.directory(None)["service_principals"]
         .as_array()
         .unwrap()
@@ -248,7 +238,7 @@ fn a_disabled_service_principal_is_repaired() {
         .cloned()
         .unwrap();
     assert_eq!(sp["data"]["accountEnabled"], true);
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
 }
 
 /// `terraform plan -generate-config-out` for each admin-created application the

@@ -3,7 +3,7 @@
 //! that would keep the provider looping. Real terraform against the emulator's fault
 //! rules (tests/graph-emulator/README.md, "Fault rules").
 
-use e2e::{Emulator, Run, TENANT, Workspace};
+use e2e::{Emulator, TENANT, Workspace};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -25,16 +25,6 @@ resource "psoxy_federated_credential" "gcp" {
 
 fn workspace(emulator: &Emulator, main_tf: &str) -> Workspace {
     Workspace::new(main_tf).with_env(emulator.provider_env())
-}
-
-fn apply(ws: &Workspace) -> Run {
-    ws.terraform(&["apply", "-auto-approve", "-no-color"])
-}
-
-#[track_caller]
-fn assert_plan_empty(ws: &Workspace) {
-    let run = ws.terraform(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert!(run.success, "expected an empty plan:\n{}", run.all());
 }
 
 fn in_state<'a>(ws: &'a [e2e::StateResource], address: &str) -> Option<&'a e2e::StateResource> {
@@ -89,7 +79,7 @@ fn assert_one_of_each(emulator: &Emulator, ws: &Workspace) {
     assert_nothing_escaped(emulator, ws);
     let state = ws.state_resources();
     assert!(state.iter().all(|r| !r.tainted), "{state:#?}");
-    assert_plan_empty(ws);
+    ws.assert_plan_empty();
 }
 
 /// Graph holds one create for four seconds; Ctrl-C comes a second after it arrived.
@@ -129,7 +119,7 @@ fn ctrl_c_while_graph_holds(method: &str, path: &str) {
     }
     assert_nothing_escaped(&emulator, &ws);
     emulator.set_fault_rules(json!([]));
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     assert_one_of_each(&emulator, &ws);
 }
 
@@ -160,7 +150,7 @@ fn lost_answers_are_resolved_in_the_same_apply() {
         {"method": "POST", "path": "/applications/*/federatedIdentityCredentials", "action": "act_then_504"}
     ]));
     let ws = workspace(&emulator, CONNECTOR_AND_CREDENTIAL);
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     assert_eq!(
         emulator.fault_rules_fired(),
         [1, 1, 1],
@@ -182,7 +172,7 @@ fn lost_answers_are_resolved_in_the_same_apply() {
     }
     let client_id = ws.state_resources()[0].values["client_id"].clone();
     assert_one_of_each(&emulator, &ws);
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     assert_eq!(ws.state_resources()[0].values["client_id"], client_id);
 }
 
@@ -247,7 +237,7 @@ fn signed_in_to_another_tenant_nothing_is_dropped_or_deleted() {
     let emulator = Emulator::start(&["--tenant", TENANT, "--tenant", OTHER_TENANT]);
     let az = StandInAz::new(&emulator, TENANT);
     let ws = Workspace::new(CONNECTOR_AND_CREDENTIAL).with_env(az.env(&emulator));
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let before = ws.state_resources();
     assert_eq!(before[0].values["tenant_id"], TENANT);
     assert_eq!(emulator.psoxy_applications(Some(TENANT)).len(), 1);
@@ -308,7 +298,7 @@ resource "psoxy_msft_connector" "cal" {
 fn every_loop_is_bounded() {
     let emulator = Emulator::start(&[]);
     let ws = workspace(&emulator, CONNECTOR_WITH_SHORT_READ);
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
 
     // 429 with Retry-After: 0, forever: retried no faster than twice a second, and
     // given up when the read timeout (5 s) runs out.
@@ -420,7 +410,7 @@ fn a_failure_after_the_application_exists_keeps_it_in_state() {
         {"method": "POST", "path": "/servicePrincipals", "action": "retry_after_zero", "times": 0}
     ]));
     let ws = workspace(&emulator, CONNECTOR_WITH_SHORT_CREATE);
-    let run = apply(&ws);
+    let run = ws.apply();
     run.assert_failure();
     let text = run.flat();
     assert!(
@@ -438,10 +428,10 @@ fn a_failure_after_the_application_exists_keeps_it_in_state() {
     emulator.set_fault_rules(json!([]));
     ws.terraform(&["untaint", "-no-color", "psoxy_msft_connector.cal"])
         .assert_success();
-    apply(&ws).assert_success();
+    ws.apply().assert_success();
     let after = ws.state_resources();
     assert_eq!(after[0].values["client_id"], state[0].values["client_id"]);
     assert_ne!(after[0].values["service_principal_object_id"], "");
     assert_eq!(emulator.psoxy_applications(None).len(), 1);
-    assert_plan_empty(&ws);
+    ws.assert_plan_empty();
 }

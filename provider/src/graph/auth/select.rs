@@ -325,20 +325,11 @@ mod tests {
     fn settings() -> ProviderSettings {
         ProviderSettings {
             tenant_id: Some("00000000-0000-4000-8000-00000000a001".into()),
-            cloud: Cloud::Global,
-            graph_endpoint: url::Url::parse("https://graph.microsoft.com").unwrap(),
-            login_endpoint: url::Url::parse("https://login.microsoftonline.com").unwrap(),
-            client_id: None,
-            client_secret: None,
-            client_certificate_path: None,
-            client_certificate: None,
-            client_certificate_password: None,
-            use_oidc: false,
-            oidc_token: None,
-            oidc_token_file_path: None,
-            use_msi: false,
-            msi_endpoint: None,
             use_cli: true,
+            ..ProviderSettings::for_endpoints(
+                url::Url::parse("https://graph.microsoft.com").unwrap(),
+                url::Url::parse("https://login.microsoftonline.com").unwrap(),
+            )
         }
     }
 
