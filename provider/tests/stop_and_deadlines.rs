@@ -575,3 +575,75 @@ async fn a_credential_refresh_stopped_while_it_lags_keeps_it_in_state() {
     .await;
     graph.stop().await;
 }
+
+/// A credential create whose answer is lost, with too little time left to wait before
+/// a resend: the error still says Graph may have acted, so the create looks the
+/// credential up by name and adopts it instead of losing it.
+#[tokio::test]
+async fn a_lost_answer_is_looked_up_even_when_no_time_is_left_to_resend() {
+    let graph = Graph::start().await;
+    let object_id = graph.admin_application("Loses an answer").await;
+    graph
+        .set_faults(json!({
+            "latency_ms": 700,
+            "rules": [{
+                "method": "POST", "path": "/applications/*/federatedIdentityCredentials",
+                "action": "act_then_drop"
+            }]
+        }))
+        .await;
+    // The answer is lost at about 0.7 s; the resend would wait at least 0.4 s more,
+    // past the deadline.
+    let created = fics::create(
+        &graph.client,
+        &op(Duration::from_millis(1000)),
+        &object_id,
+        &gcp_credential("lost-late", "44"),
+    )
+    .await
+    .expect("the credential Graph made, found by name");
+    graph.set_faults(json!({"latency_ms": 0})).await;
+    let in_graph = fics::list(&graph.client, &op(LONG), &object_id, None)
+        .await
+        .unwrap();
+    assert_eq!(in_graph.len(), 1, "{in_graph:?}");
+    assert_eq!(in_graph[0].id, created.id);
+    assert_eq!(graph.rules_fired().await, [1]);
+    graph.stop().await;
+}
+
+/// Deleting an application created moments ago, which a replica does not show yet:
+/// the 404 is waited out, and the application really is deleted.
+#[tokio::test]
+async fn a_delete_of_a_lagging_application_waits_out_its_404() {
+    let graph = Graph::start().await;
+    graph
+        .set_faults(json!({"consistency_reads": 2, "consistency_subresources": true}))
+        .await;
+    let app = graph.graph_application("Deleted at once").await;
+    applications::delete_application(&graph.client, &op(LONG), &app.id, None, false)
+        .await
+        .expect("deleted");
+    let log = graph.log().await;
+    assert!(
+        log.iter().any(|(m, p, s, f)| m == "DELETE"
+            && p.contains(&app.id)
+            && *s == 404
+            && f.as_deref() == Some("consistency_404")),
+        "the delete met the lag: {log:?}"
+    );
+    // The directory as it is, not as a lagging replica shows it.
+    let directory = graph.admin(reqwest::Method::GET, "state", None).await;
+    let record = directory["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["data"]["id"] == app.id.as_str())
+        .cloned()
+        .expect("the application's record");
+    assert!(
+        !record["deleted_ms"].is_null(),
+        "the application is deleted in the directory, not only dropped from state"
+    );
+    graph.stop().await;
+}

@@ -114,12 +114,16 @@ pub async fn create_application(
             // An earlier attempt may have created one too: keep this one only.
             Ok(app) => return remove_duplicates(client, op, &marker, app).await,
             Err(e) if may_have_acted(&e) => e,
+            // Whatever ends the create after a lost answer, the user needs the marker.
+            Err(e) if lost.is_some() => return Err(with_marker(e, &marker)),
             Err(e) => return Err(e),
         };
         tracing::warn!("the answer to creating the application was lost; looking it up: {error}");
         let finding_out = op.finding_out(FIND_OUT_BUDGET);
-        if let Some(app) = find_by_tag(client, &finding_out, &marker).await? {
-            return Ok(app);
+        match find_by_tag(client, &finding_out, &marker).await {
+            Ok(Some(app)) => return Ok(app),
+            Ok(None) => {}
+            Err(e) => return Err(with_marker(e, &marker)),
         }
         lost = Some(error);
         if op.is_cancelled() || op.remaining().is_zero() {
@@ -127,7 +131,13 @@ pub async fn create_application(
         }
     }
     let error = lost.expect("the loop ends early only after a lost answer");
-    Err(GraphError {
+    Err(with_marker(error, &marker))
+}
+
+/// An error after which an application may exist that state cannot know: how to find
+/// it by the marker its create carried.
+fn with_marker(error: GraphError, marker: &str) -> GraphError {
+    GraphError {
         message: format!(
             "{} The application may exist nonetheless: it would carry the tag {marker} \
              (Entra admin center, App registrations, search by that tag, or `GET \
@@ -137,7 +147,7 @@ pub async fn create_application(
             error.message
         ),
         ..error
-    })
+    }
 }
 
 /// `owners@odata.bind` on a create takes at most 20 owners.
@@ -165,7 +175,9 @@ async fn find_by_tag(
 }
 
 /// After a create was sent again, the first may have been acted on too: every other
-/// application carrying this create's marker is removed, so exactly one exists.
+/// application carrying this create's marker is removed, so exactly one exists. The
+/// kept application exists whatever happens here, so a failure is a warning, never an
+/// error that would lose it.
 async fn remove_duplicates(
     client: &GraphClient,
     op: &Operation,
@@ -176,21 +188,30 @@ async fn remove_duplicates(
     let request = GraphRequest::get("/applications")
         .query("$filter", format!("tags/any(t:t eq '{marker}')"))
         .query("$select", "id");
-    let found: Vec<DirectoryObject> = client.list(&finding_out, request).await?;
+    let found: Vec<DirectoryObject> = match client.list(&finding_out, request).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("could not look for a duplicate application carrying {marker}: {e}");
+            return Ok(kept);
+        }
+    };
     for other in found
         .iter()
         .filter(|a| !a.id.eq_ignore_ascii_case(&kept.id))
     {
         tracing::warn!(object_id = %other.id, "deleting a duplicate application left by a lost create answer");
-        client
-            .send(
-                &finding_out,
-                &GraphRequest::delete(format!("/applications/{}", other.id)),
-            )
-            .await?;
+        let delete = GraphRequest::delete(format!("/applications/{}", other.id))
+            .ride_lag_for(not_found, DELETE_LAG_BUDGET);
+        if let Err(e) = client.send(&finding_out, &delete).await {
+            tracing::warn!(object_id = %other.id, "could not delete a duplicate application carrying {marker}: {e}");
+        }
     }
     Ok(kept)
 }
+
+/// How long a delete waits out a 404 that may be replication lag (an application
+/// created moments ago) before taking it as "already deleted".
+const DELETE_LAG_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Creates the application's service principal (needed before anyone can consent),
 /// waiting out `NoBackingApplicationObject` while a new application replicates. One
@@ -248,7 +269,11 @@ pub async fn service_principal_by_app_id(
         .send(op, &service_principal_request(app_id, with_assignments))
         .await
     {
-        Ok(r) => Ok(Some(r.parse()?)),
+        Ok(r) => {
+            let mut sp = r.parse()?;
+            complete_assignments(client, op, &mut sp).await?;
+            Ok(Some(sp))
+        }
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
@@ -321,7 +346,13 @@ pub async fn snapshot(
     }
     Ok(Snapshot {
         application,
-        service_principal: sp.map(parse).transpose()?,
+        service_principal: match sp.map(parse).transpose()? {
+            Some(mut sp) => {
+                complete_assignments(client, op, &mut sp).await?;
+                Some(sp)
+            }
+            None => None,
+        },
         graph_service_principal: graph_sp.map(parse).transpose()?,
     })
 }
@@ -341,6 +372,8 @@ pub async fn snapshot_riding_lag(
     let mut settle = Settle::read_window(format!("GET /applications/{object_id}"));
     let mut graph_sp = None;
     let mut checked_deleted_items = false;
+    // An application seen once exists: a later look's 404 is a lagging replica.
+    let mut seen: Option<Snapshot> = None;
     loop {
         let mut snapshot = snapshot(
             client,
@@ -354,22 +387,21 @@ pub async fn snapshot_riding_lag(
         graph_sp = graph_sp.or(snapshot.graph_service_principal.take());
         snapshot.graph_service_principal = graph_sp.clone();
         let complete = snapshot.service_principal.is_some() || !expect_service_principal;
-        let last_look = match &snapshot.application {
+        match &snapshot.application {
             Some(_) if complete => return Ok(Some(snapshot)),
-            Some(_) => Some(snapshot),
+            Some(_) => seen = Some(snapshot),
             // Deleted items are asked once: an application deleted while its 404 is
             // being waited out is found gone at the end of the window anyway.
-            None if !checked_deleted_items => {
+            None if seen.is_none() && !checked_deleted_items => {
                 checked_deleted_items = true;
                 if is_soft_deleted(client, op, object_id).await? {
                     return Ok(None);
                 }
-                None
             }
-            None => None,
-        };
+            None => {}
+        }
         if !settle.again(op).await? {
-            return Ok(last_look);
+            return Ok(seen);
         }
     }
 }
@@ -435,11 +467,47 @@ pub async fn update_and_read_consent(
     ];
     let mut results = client.batch(op, &requests).await.into_iter();
     results.next().expect("two results")?;
-    match results.next().expect("two results") {
-        Ok(r) => Ok(Some(r.parse()?)),
+    // The application is written; a service principal that cannot be read now is
+    // looked for again by the caller (a create answering 409 finds it).
+    let read = match results.next().expect("two results") {
+        Ok(r) => r.parse().map(Some),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
+    };
+    match read {
+        Ok(Some(mut sp)) => match complete_assignments(client, op, &mut sp).await {
+            Ok(()) => Ok(Some(sp)),
+            Err(e) => {
+                tracing::warn!("could not list the service principal's app-role assignments: {e}");
+                Ok(None)
+            }
+        },
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::warn!(
+                "could not read the service principal after writing the application: {e}"
+            );
+            Ok(None)
+        }
     }
+}
+
+/// Graph expands at most 20 related objects: a service principal showing that many
+/// app-role assignments may hold more, so they are listed in full.
+async fn complete_assignments(
+    client: &GraphClient,
+    op: &Operation,
+    sp: &mut ServicePrincipal,
+) -> Result<(), GraphError> {
+    if sp
+        .app_role_assignments
+        .as_ref()
+        .is_some_and(|a| a.len() >= super::inventory::EXPANDED_LIMIT)
+    {
+        let all = GraphRequest::get(format!("/servicePrincipals/{}/appRoleAssignments", sp.id));
+        sp.app_role_assignments = Some(client.list(op, all).await?);
+    }
+    Ok(())
 }
 
 pub async fn add_owner(
@@ -487,13 +555,11 @@ pub async fn delete_application(
     service_principal_id: Option<&str>,
     purge: bool,
 ) -> Result<(), GraphError> {
-    match client
-        .send(
-            op,
-            &GraphRequest::delete(format!("/applications/{object_id}")),
-        )
-        .await
-    {
+    // A 404 may be a replica that has not seen an application created moments ago
+    // (a replacement right after a create): waited out briefly before "already gone".
+    let delete = GraphRequest::delete(format!("/applications/{object_id}"))
+        .ride_lag_for(not_found, DELETE_LAG_BUDGET);
+    match client.send(op, &delete).await {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e),

@@ -343,6 +343,8 @@ impl GraphClient {
                 return Err(GraphError {
                     kind,
                     attempts: attempt,
+                    // This attempt's own lost answer counts too.
+                    acted_unknown: acted_unknown && req.is_write(),
                     ..error
                 });
             }

@@ -113,11 +113,15 @@ impl Inventory {
     }
 
     /// The service principal of the application with this client id, with its
-    /// app-role assignments.
+    /// app-role assignments, if listed with all of them.
     pub fn service_principal(&self, client_id: &str) -> Option<&ServicePrincipal> {
         self.service_principals
             .get(&client_id.to_ascii_lowercase())
-            .filter(|sp| sp.app_role_assignments.is_some())
+            .filter(|sp| {
+                sp.app_role_assignments
+                    .as_ref()
+                    .is_some_and(|a| a.len() < EXPANDED_LIMIT)
+            })
     }
 
     /// The credential, if its application is listed with all its credentials.

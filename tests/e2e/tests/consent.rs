@@ -318,3 +318,35 @@ fn generated_configuration_adopts_a_credential() {
         "{text}"
     );
 }
+
+/// A plan that keeps consent as the prior state has it (here, only `purge_on_destroy`
+/// changes), applied after an administrator granted consent in between: apply answers
+/// what was planned, and the next refresh shows the grant.
+#[test]
+fn consent_granted_between_plan_and_apply_is_no_inconsistent_result() {
+    let emulator = emulator();
+    let ws = workspace(&emulator, &connector(&["outlook-cal"], false), false);
+    ws.apply().assert_success();
+    assert_eq!(state(&ws)["consent_granted"], false);
+    let client_id = state(&ws)["client_id"].as_str().unwrap().to_owned();
+    ws.write(
+        "main.tf",
+        &connector(&["outlook-cal"], false).replace(
+            "grant_admin_consent = false",
+            "grant_admin_consent = false\n  purge_on_destroy    = true",
+        ),
+    );
+    ws.terraform(&["plan", "-out=tfplan", "-no-color"])
+        .assert_success();
+    emulator.admin(
+        "POST",
+        "consent",
+        Some(&json!({"appId": client_id, "roles": CAL_ROLES})),
+    );
+    ws.terraform(&["apply", "-no-color", "tfplan"])
+        .assert_success();
+    ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"])
+        .assert_success();
+    assert_eq!(state(&ws)["consent_granted"], true);
+    ws.assert_plan_empty();
+}

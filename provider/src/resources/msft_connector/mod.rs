@@ -221,12 +221,22 @@ impl Resource for MsftConnector {
                     ));
                 }
             };
-            // An existing service principal (adopted) may already hold grants.
+            // An existing service principal (adopted) may already hold grants, and may
+            // have been disabled.
             let held = if sp.1 {
                 Vec::new()
             } else {
                 assignments(&graph, &op, &sp.0.app_id, diags).await
             };
+            if sp.0.account_enabled == Some(false)
+                && let Err(e) = grants::enable_service_principal(&graph, &op, &sp.0.id).await
+            {
+                service_principal = Some(sp.0);
+                break 'steps Some(Unfinished::Failed(
+                    "enabling its service principal".to_owned(),
+                    e,
+                ));
+            }
             let sp_id = sp.0.id.clone();
             service_principal = Some(sp.0);
             granted = held;
@@ -260,9 +270,10 @@ impl Resource for MsftConnector {
             timeouts: desired.timeouts,
             object_id: app.id.clone(),
             client_id: app.app_id.clone(),
-            service_principal_enabled: service_principal
-                .as_ref()
-                .is_none_or(|sp| sp.account_enabled != Some(false)),
+            // Created enabled, or enabled above unless that failed.
+            service_principal_enabled: unfinished.as_ref().is_none_or(|u| {
+                !matches!(u, Unfinished::Failed(step, _) if step == "enabling its service principal")
+            }),
             service_principal_id: service_principal.map(|sp| sp.id).unwrap_or_default(),
             tenant_id: caller.tenant_id.clone(),
             requested_roles: role_ids,
@@ -506,6 +517,15 @@ impl Resource for MsftConnector {
                 Ok((sp, true)) => (sp.id, Vec::new()),
                 Ok((sp, false)) => {
                     let held = assignments(&graph, &op, &prior.client_id, diags).await;
+                    if sp.account_enabled == Some(false)
+                        && let Err(e) = grants::enable_service_principal(&graph, &op, &sp.id).await
+                    {
+                        enabled = false;
+                        failures.push(e.to_diagnostic(
+                            "Could not enable the application's service principal",
+                            errors::owner_advice(&e),
+                        ));
+                    }
                     (sp.id, held)
                 }
                 Err(e) => {
@@ -544,8 +564,14 @@ impl Resource for MsftConnector {
             assignments: &assignments,
             graph: graph_sp,
         };
-        let state = consent::state(&session, &facts);
+        let mut state = consent::state(&session, &facts);
         let failed = owners_failed.is_some() || !failures.is_empty();
+        // What the plan kept from the prior state is what a successful apply answers:
+        // consent granted between plan and apply shows at the next refresh, not as an
+        // inconsistent result. After a failure, state says what is.
+        if !failed && let Some(planned) = decode::<Planned>(planned, "plan", diags) {
+            keep_planned_consent(&mut state, planned);
+        }
         for d in owners_failed.into_iter().chain(failures) {
             diags.push(d);
         }
@@ -649,6 +675,27 @@ impl Resource for MsftConnector {
                 encode(&state, value_type(), diags)
             }
         }
+    }
+}
+
+/// Consent values the plan knew (kept from the prior state, or made true by granting)
+/// replace what apply read.
+fn keep_planned_consent(state: &mut State, planned: Planned) {
+    use tfplugin::model::Attr::Known;
+    if let Known(v) = planned.consent_granted {
+        state.consent_granted = v;
+    }
+    if let Known(v) = planned.missing_app_roles {
+        state.missing_app_roles = v;
+    }
+    if let Known(v) = planned.granted_app_roles {
+        state.granted_app_roles = v;
+    }
+    if let Known(v) = planned.excess_app_roles {
+        state.excess_app_roles = v;
+    }
+    if let Known(v) = planned.consent_instructions {
+        state.consent_instructions = v;
     }
 }
 

@@ -33,6 +33,8 @@ pub fn refine(
     // Apply enables a service principal someone disabled, so the plan says it will be.
     planned.service_principal_enabled = Attr::Known(true);
     let grants = config.grant_admin_consent.known() == Some(&true);
+    // Whether apply grants is not known yet: neither is what consent will be.
+    let grant_unknown = config.grant_admin_consent.is_unknown();
     match prior {
         None => {
             if config.owners.is_null() {
@@ -43,7 +45,7 @@ pub fn refine(
             }
         }
         Some(prior) => {
-            keep_from_prior(planned, prior, connectors.as_deref(), grants);
+            keep_from_prior(planned, prior, connectors.as_deref(), grants, grant_unknown);
             warn_about(prior, grants, diags);
         }
     }
@@ -60,6 +62,7 @@ fn keep_from_prior(
     prior: &State,
     connectors: Option<&[String]>,
     grants: bool,
+    grant_unknown: bool,
 ) {
     let recreating_service_principal = prior.service_principal_object_id.is_empty();
     planned.service_principal_object_id = if recreating_service_principal {
@@ -72,7 +75,8 @@ fn keep_from_prior(
     let consent_inputs_same = planned.required_app_roles.known() == Some(&prior.required_app_roles)
         && planned.display_name.known() == Some(&prior.display_name)
         && connectors == Some(prior.connectors.as_slice())
-        && (prior.grant_admin_consent == Some(true)) == grants;
+        && (prior.grant_admin_consent == Some(true)) == grants
+        && !grant_unknown;
     let nothing_to_grant = prior.consent_granted && prior.excess_app_roles.is_empty();
     if consent_inputs_same && !recreating_service_principal && (!grants || nothing_to_grant) {
         planned.consent_granted = Attr::Known(prior.consent_granted);
