@@ -27,17 +27,44 @@ fn summary(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-/// VmRSS of a running process, from /proc (Linux), in KiB; 0 where unavailable.
-fn resident_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+/// Resident memory of a running process from /proc (Linux), in KiB; 0 where
+/// unavailable.
+#[derive(Clone, Copy, Default)]
+struct Resident {
+    /// VmRSS: everything mapped in, shared library and binary pages included.
+    total: u64,
+    /// RssAnon: heap, stacks and pages the loader wrote (relocations): what this
+    /// process alone costs.
+    private: u64,
+}
+
+fn resident(pid: u32) -> Resident {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Resident {
+        total: field("VmRSS:"),
+        private: field("RssAnon:"),
+    }
+}
+
+fn memory_summary(name: &str, samples: &[Resident]) {
+    let median = |pick: fn(&Resident) -> u64| {
+        let mut v: Vec<u64> = samples.iter().map(pick).collect();
+        v.sort_unstable();
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let (min, mid, max) = median(|r| r.total);
+    let (_, private, _) = median(|r| r.private);
+    println!(
+        "{name:<40} n={:<4} min={min} KiB median={mid} KiB max={max} KiB (private median {private} KiB)",
+        samples.len()
+    );
 }
 
 #[tokio::main]
@@ -46,6 +73,7 @@ async fn main() {
 
     let mut to_handshake = Vec::new();
     let mut to_first_schema = Vec::new();
+    let mut after_schema = Vec::new();
     for _ in 0..30 {
         let started = Instant::now();
         let launched = launch(BINARY, Some(&terraform.cert_pem));
@@ -56,24 +84,18 @@ async fn main() {
             .await
             .unwrap();
         to_first_schema.push(started.elapsed());
+        after_schema.push(resident(launched.child.id()));
     }
     summary("start -> handshake line", to_handshake);
     let mut rss = Vec::new();
     let mut plain = Vec::new();
     for _ in 0..30 {
         let launched = launch(BINARY, Some(&terraform.cert_pem));
-        rss.push(resident_kib(launched.child.id()));
+        rss.push(resident(launched.child.id()));
         plain.push(launch(BINARY, None).time_to_handshake);
     }
-    rss.sort_unstable();
-    println!(
-        "{:<40} n={:<4} min={} KiB median={} KiB max={} KiB",
-        "resident memory at the handshake line",
-        rss.len(),
-        rss[0],
-        rss[rss.len() / 2],
-        rss[rss.len() - 1]
-    );
+    memory_summary("resident memory at the handshake line", &rss);
+    memory_summary("resident memory after the first GetSchema", &after_schema);
     summary("start -> handshake line (no TLS)", plain);
     println!(
         "{:<40} {} bytes",
