@@ -4,11 +4,10 @@
 
 use base64::Engine as _;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use tokio::net::TcpListener;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 #[cfg(unix)]
-use tokio::net::UnixListener;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
 
 #[cfg(unix)]
 pub use unix::SocketDir;
@@ -168,7 +167,9 @@ pub fn check(env: &HandshakeEnv) -> Result<HandshakeSettings, HandshakeError> {
     })
 }
 
-/// Where the provider listens for Terraform.
+/// Where the provider listens for Terraform: bound and non-blocking, before any async
+/// runtime exists, so that the handshake line can go out first; the runtime adopts
+/// it (`tokio::net::*Listener::from_std`).
 #[derive(Debug)]
 pub enum Listener {
     /// Loopback TCP: go-plugin's choice on Windows, and the fallback elsewhere.
@@ -220,29 +221,27 @@ impl Listener {
 /// Listens where go-plugin's own servers would: on a Unix socket (Linux, macOS), else
 /// on loopback TCP. A Unix socket that cannot be made (an unwritable or too long
 /// `PLUGIN_UNIX_SOCKET_DIR`, say) falls back to TCP with a warning rather than failing.
-pub async fn bind(settings: &HandshakeSettings) -> Result<Listener, HandshakeError> {
+pub fn bind(settings: &HandshakeSettings) -> Result<Listener, HandshakeError> {
     #[cfg(unix)]
     match unix::bind(settings.unix_socket_dir.as_deref()) {
         Ok((listener, dir)) => return Ok(Listener::Unix(listener, dir)),
         Err(e) => tracing::warn!("cannot serve on a Unix socket, using TCP on loopback: {e}"),
     }
-    bind_tcp(settings).await.map(Listener::Tcp)
+    bind_tcp(settings).map(Listener::Tcp)
 }
 
 /// Listens on loopback only: Terraform always connects from the same machine.
-pub async fn bind_tcp(settings: &HandshakeSettings) -> Result<TcpListener, HandshakeError> {
+pub fn bind_tcp(settings: &HandshakeSettings) -> Result<TcpListener, HandshakeError> {
+    let bind = |port| {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        listener.set_nonblocking(true)?;
+        Ok::<_, std::io::Error>(listener)
+    };
     match settings.port_range {
-        None => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(|e| HandshakeError::Bind(e.to_string())),
-        Some((min, max)) => {
-            for port in min..=max {
-                if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
-                    return Ok(listener);
-                }
-            }
-            Err(HandshakeError::NoFreePort { min, max })
-        }
+        None => bind(0).map_err(|e| HandshakeError::Bind(e.to_string())),
+        Some((min, max)) => (min..=max)
+            .find_map(|port| bind(port).ok())
+            .ok_or(HandshakeError::NoFreePort { min, max }),
     }
 }
 
@@ -251,9 +250,9 @@ mod unix {
     use std::fs::{DirBuilder, Permissions};
     use std::io;
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::net::UnixListener;
     use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicU32, Ordering};
-    use tokio::net::UnixListener;
 
     /// A directory only this user can enter, holding the socket; both are removed on
     /// drop. The directory, not the socket's own mode, is what keeps other users out:
@@ -313,6 +312,7 @@ mod unix {
         pub fn bind(&self) -> io::Result<UnixListener> {
             let listener = UnixListener::bind(&self.socket)?;
             std::fs::set_permissions(&self.socket, Permissions::from_mode(0o600))?;
+            listener.set_nonblocking(true)?;
             Ok(listener)
         }
     }
@@ -419,11 +419,11 @@ mod tests {
             client_cert_pem: None,
             unix_socket_dir: None,
         };
-        let listener = bind_tcp(&settings).await.unwrap();
+        let listener = bind_tcp(&settings).unwrap();
         assert_eq!(listener.local_addr().unwrap().port(), port);
         // The only port is now taken: binding again must fail clearly.
         assert_eq!(
-            bind_tcp(&settings).await.unwrap_err(),
+            bind_tcp(&settings).unwrap_err(),
             HandshakeError::NoFreePort {
                 min: port,
                 max: port
@@ -494,8 +494,7 @@ mod tests {
         #[tokio::test]
         async fn the_socket_sits_in_a_private_directory() {
             let base = tempfile::tempdir().unwrap();
-            let Listener::Unix(_listener, dir) = bind(&settings(Some(base.path()))).await.unwrap()
-            else {
+            let Listener::Unix(_listener, dir) = bind(&settings(Some(base.path()))).unwrap() else {
                 panic!("expected a Unix socket");
             };
             assert_eq!(dir.dir().parent(), Some(base.path()));
@@ -516,7 +515,7 @@ mod tests {
 
         #[tokio::test]
         async fn defaults_to_the_temporary_directory() {
-            let listener = bind(&settings(None)).await.unwrap();
+            let listener = bind(&settings(None)).unwrap();
             let addr = listener.addr().unwrap();
             let ListenAddr::Unix(path) = &addr else {
                 panic!("expected a Unix socket, got {addr:?}");
@@ -528,13 +527,13 @@ mod tests {
         async fn falls_back_to_tcp_when_no_socket_can_be_made() {
             let base = tempfile::tempdir().unwrap();
             let missing = base.path().join("does-not-exist");
-            let listener = bind(&settings(Some(&missing))).await.unwrap();
+            let listener = bind(&settings(Some(&missing))).unwrap();
             assert!(matches!(listener.addr().unwrap(), ListenAddr::Tcp(_)));
             // A path longer than a socket address can hold fails at bind, and the
             // directory made for it is removed again.
             let long = base.path().join("x".repeat(120));
             std::fs::create_dir(&long).unwrap();
-            let listener = bind(&settings(Some(&long))).await.unwrap();
+            let listener = bind(&settings(Some(&long))).unwrap();
             assert!(matches!(listener.addr().unwrap(), ListenAddr::Tcp(_)));
             assert_eq!(std::fs::read_dir(&long).unwrap().count(), 0);
         }

@@ -115,49 +115,118 @@ impl ServeOptions {
 }
 
 /// Runs the provider as Terraform's plugin; returns when Terraform shuts it down.
+/// Everything happens on the caller's runtime; [`serve_blocking`] answers the
+/// handshake sooner.
 pub async fn serve(provider: Arc<dyn Provider>, options: ServeOptions) -> ExitCode {
+    match answer_handshake(&options) {
+        Ok(answered) => serve_answered(provider, answered, &options).await,
+        Err(code) => code,
+    }
+}
+
+/// Like [`serve`], but answers the handshake before `build_runtime` runs: Terraform
+/// connects while the runtime starts its threads, and the connection waits in the
+/// listener's backlog. Returns when Terraform shuts the provider down.
+pub fn serve_blocking(
+    provider: Arc<dyn Provider>,
+    options: ServeOptions,
+    build_runtime: impl FnOnce() -> std::io::Result<tokio::runtime::Runtime>,
+) -> ExitCode {
+    let answered = match answer_handshake(&options) {
+        Ok(answered) => answered,
+        Err(code) => return code,
+    };
+    match build_runtime() {
+        Ok(runtime) => runtime.block_on(serve_answered(provider, answered, &options)),
+        Err(e) => stopped(&options, &format!("cannot start the async runtime: {e}")),
+    }
+}
+
+/// What the handshake line announced: where to serve, and how.
+struct Answered {
+    listener: Listener,
+    /// The certificate announced and Terraform's; their TLS configuration is built
+    /// after the line, while Terraform dials.
+    tls: Option<(tls::ServerIdentity, tls::TerraformCert)>,
+}
+
+/// Checks that Terraform started the process, starts logging, listens, makes the TLS
+/// identity and prints the handshake line. Needs no async runtime.
+fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
     let name = options.binary_name();
     let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
         Ok(s) => s,
         Err(HandshakeError::NotLaunchedByTerraform) => {
             eprintln!("{}", options.run_by_hand_message());
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
         Err(e) => {
             eprintln!("{name}: {e}");
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
     };
     super::logging::init(&options.log_modules);
-    match run(provider, settings, &options).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("provider stopped: {e}");
-            eprintln!("{name}: {e}");
-            ExitCode::FAILURE
+    let announce = || -> Result<Answered, Box<dyn std::error::Error>> {
+        let listener = handshake::bind(&settings)?;
+        let addr = listener.addr()?;
+        let tls = match &settings.client_cert_pem {
+            Some(pem) => Some((
+                tls::generate_server_identity(&options.binary_name)?,
+                tls::TerraformCert::from_pem(pem)?,
+            )),
+            None => {
+                tracing::warn!("serving without TLS: Terraform sent no client certificate");
+                None
+            }
+        };
+        let cert_der = tls
+            .as_ref()
+            .map(|(identity, _)| identity.cert_der.as_slice());
+        // The handshake line goes out only once the listener exists: Terraform
+        // connects right after reading it.
+        let line = handshake::handshake_line(&addr, cert_der);
+        {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{line}")?;
+            stdout.flush()?;
         }
+        tracing::debug!(%addr, network = addr.network(), tls = cert_der.is_some(), "serving Terraform");
+        Ok(Answered { listener, tls })
+    };
+    announce().map_err(|e| stopped(options, &e.to_string()))
+}
+
+fn stopped(options: &ServeOptions, error: &str) -> ExitCode {
+    tracing::error!("provider stopped: {error}");
+    eprintln!("{}: {error}", options.binary_name());
+    ExitCode::FAILURE
+}
+
+/// Serves the provider and go-plugin's side services until Terraform says Shutdown.
+async fn serve_answered(
+    provider: Arc<dyn Provider>,
+    answered: Answered,
+    options: &ServeOptions,
+) -> ExitCode {
+    match serve_until_shutdown(provider, answered).await {
+        Ok(()) => {
+            tracing::debug!("shut down by Terraform");
+            ExitCode::SUCCESS
+        }
+        Err(e) => stopped(options, &e.to_string()),
     }
 }
 
-async fn run(
+async fn serve_until_shutdown(
     provider: Arc<dyn Provider>,
-    settings: handshake::HandshakeSettings,
-    options: &ServeOptions,
+    Answered { listener, tls }: Answered,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = handshake::bind(&settings).await?;
-    let addr = listener.addr()?;
+    let tls_config = match tls {
+        Some((identity, terraform)) => Some(Arc::new(tls::server_config(&identity, &terraform)?)),
+        None => None,
+    };
+    ignore_interrupts();
     let shutdown = CancellationToken::new();
-
-    let mut tls_config = None;
-    let mut cert_der = None;
-    if let Some(client_cert) = &settings.client_cert_pem {
-        let identity = tls::generate_server_identity(&options.binary_name)?;
-        tls_config = Some(Arc::new(tls::server_config(&identity, client_cert)?));
-        cert_der = Some(identity.cert_der);
-    } else {
-        tracing::warn!("serving without TLS: Terraform sent no client certificate");
-    }
-
     let router = Server::builder()
         // Terraform's Go SDKs accept messages up to 256 MiB; tonic's default is 4 MiB,
         // which a large state could pass.
@@ -172,29 +241,19 @@ async fn run(
         .add_service(GrpcStdioServer::new(Stdio {
             shutdown: shutdown.clone(),
         }));
-
-    ignore_interrupts();
-    // The handshake line goes out only once the listener exists: Terraform connects
-    // right after reading it.
-    let line = handshake::handshake_line(&addr, cert_der.as_deref());
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{line}")?;
-        stdout.flush()?;
-    }
-    tracing::debug!(%addr, network = addr.network(), tls = cert_der.is_some(), "serving Terraform");
-
     match listener {
-        Listener::Tcp(tcp) => serve_on(router, tcp, tls_config, shutdown).await?,
+        Listener::Tcp(tcp) => {
+            serve_on(router, TcpListener::from_std(tcp)?, tls_config, shutdown).await?
+        }
         #[cfg(unix)]
         Listener::Unix(unix, socket_dir) => {
+            let unix = tokio::net::UnixListener::from_std(unix)?;
             let served = serve_on(router, unix, tls_config, shutdown).await;
             // Removes the socket and its directory.
             drop(socket_dir);
             served?
         }
     }
-    tracing::debug!("shut down by Terraform");
     Ok(())
 }
 

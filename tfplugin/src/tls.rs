@@ -85,19 +85,32 @@ fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// The client certificate Terraform announced in `PLUGIN_CLIENT_CERT`.
+#[derive(Debug, Clone)]
+pub struct TerraformCert(CertificateDer<'static>);
+
+impl TerraformCert {
+    /// Reads the PEM certificate; the only check that can fail on Terraform's input,
+    /// so it is made before the handshake line.
+    pub fn from_pem(pem: &str) -> Result<Self, TlsError> {
+        CertificateDer::from_pem_slice(pem.as_bytes())
+            .map(|der| TerraformCert(der.into_owned()))
+            .map_err(|e| {
+                TlsError(format!(
+                    "PLUGIN_CLIENT_CERT does not hold a PEM certificate: {e}"
+                ))
+            })
+    }
+}
+
 /// Server TLS that serves only the holder of Terraform's certificate, over HTTP/2.
 pub fn server_config(
     identity: &ServerIdentity,
-    client_cert_pem: &str,
+    terraform: &TerraformCert,
 ) -> Result<rustls::ServerConfig, TlsError> {
-    let client_cert = CertificateDer::from_pem_slice(client_cert_pem.as_bytes()).map_err(|e| {
-        TlsError(format!(
-            "PLUGIN_CLIENT_CERT does not hold a PEM certificate: {e}"
-        ))
-    })?;
     let provider = crypto_provider();
     let verifier = PinnedClientCert {
-        expected: client_cert.into_owned(),
+        expected: terraform.0.clone(),
         algorithms: provider.signature_verification_algorithms,
     };
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_der.clone()));
@@ -181,8 +194,21 @@ mod tests {
 
     #[test]
     fn rejects_a_client_certificate_that_is_not_pem() {
+        assert!(TerraformCert::from_pem("garbage").is_err());
+    }
+
+    #[test]
+    fn serves_with_a_fresh_identity_for_terraforms_certificate() {
+        use base64::Engine as _;
+        let terraform = generate_server_identity("terraform").unwrap();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(&terraform.cert_der)
+        );
+        let terraform = TerraformCert::from_pem(&pem).unwrap();
         let id = generate_server_identity("terraform-provider-test").unwrap();
-        assert!(server_config(&id, "garbage").is_err());
+        let config = server_config(&id, &terraform).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
     }
 
     #[test]
