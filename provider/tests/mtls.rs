@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{ClientCert, connect, connect_presenting, launch, launch_with_env};
+use support::{ClientCert, connect, connect_presenting, launch, launch_logging, launch_with_env};
 use tfplugin::proto::go_plugin::{Empty, grpc_controller_client::GrpcControllerClient};
 use tfplugin::proto::tfplugin5::{get_provider_schema, provider_client::ProviderClient};
 
@@ -153,6 +153,33 @@ async fn falls_back_to_tcp_and_keeps_mutual_tls() {
         Ok(channel) => !schema_served(channel).await,
     };
     assert!(refused, "a stranger was served over TCP");
+}
+
+/// The fallback is decided before the handshake line, logging starts after it: the
+/// warning must still reach Terraform's log.
+#[tokio::test]
+async fn the_fallback_to_tcp_is_logged() {
+    let missing = tempfile::tempdir().unwrap().path().join("gone");
+    let terraform = ClientCert::generate();
+    let mut launched = launch_logging(
+        BINARY,
+        Some(&terraform.cert_pem),
+        &[
+            ("PLUGIN_UNIX_SOCKET_DIR", missing.to_str().unwrap()),
+            ("TF_LOG", "warn"),
+        ],
+    );
+    assert_eq!(launched.network, "tcp");
+    // Served means the runtime, and so logging, is up.
+    assert!(schema_served(connect(&launched, Some(&terraform)).await.unwrap()).await);
+    let mut stderr = launched.child.stderr.take().unwrap();
+    launched.child.kill().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    assert!(
+        log.contains("cannot serve on a Unix socket, using TCP on loopback"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

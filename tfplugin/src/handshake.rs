@@ -220,14 +220,19 @@ impl Listener {
 
 /// Listens where go-plugin's own servers would: on a Unix socket (Linux, macOS), else
 /// on loopback TCP. A Unix socket that cannot be made (an unwritable or too long
-/// `PLUGIN_UNIX_SOCKET_DIR`, say) falls back to TCP with a warning rather than failing.
-pub fn bind(settings: &HandshakeSettings) -> Result<Listener, HandshakeError> {
+/// `PLUGIN_UNIX_SOCKET_DIR`, say) falls back to TCP rather than failing; why is
+/// returned beside the listener, for a warning once logging is up.
+pub fn bind(
+    settings: &HandshakeSettings,
+) -> Result<(Listener, Option<std::io::Error>), HandshakeError> {
     #[cfg(unix)]
-    match unix::bind(settings.unix_socket_dir.as_deref()) {
-        Ok((listener, dir)) => return Ok(Listener::Unix(listener, dir)),
-        Err(e) => tracing::warn!("cannot serve on a Unix socket, using TCP on loopback: {e}"),
-    }
-    bind_tcp(settings).map(Listener::Tcp)
+    let unix_failed = match unix::bind(settings.unix_socket_dir.as_deref()) {
+        Ok((listener, dir)) => return Ok((Listener::Unix(listener, dir), None)),
+        Err(e) => Some(e),
+    };
+    #[cfg(not(unix))]
+    let unix_failed = None;
+    Ok((Listener::Tcp(bind_tcp(settings)?), unix_failed))
 }
 
 /// Listens on loopback only: Terraform always connects from the same machine.
@@ -494,7 +499,9 @@ mod tests {
         #[tokio::test]
         async fn the_socket_sits_in_a_private_directory() {
             let base = tempfile::tempdir().unwrap();
-            let Listener::Unix(_listener, dir) = bind(&settings(Some(base.path()))).unwrap() else {
+            let (Listener::Unix(_listener, dir), None) =
+                bind(&settings(Some(base.path()))).unwrap()
+            else {
                 panic!("expected a Unix socket");
             };
             assert_eq!(dir.dir().parent(), Some(base.path()));
@@ -515,7 +522,7 @@ mod tests {
 
         #[tokio::test]
         async fn defaults_to_the_temporary_directory() {
-            let listener = bind(&settings(None)).unwrap();
+            let (listener, _) = bind(&settings(None)).unwrap();
             let addr = listener.addr().unwrap();
             let ListenAddr::Unix(path) = &addr else {
                 panic!("expected a Unix socket, got {addr:?}");
@@ -527,13 +534,15 @@ mod tests {
         async fn falls_back_to_tcp_when_no_socket_can_be_made() {
             let base = tempfile::tempdir().unwrap();
             let missing = base.path().join("does-not-exist");
-            let listener = bind(&settings(Some(&missing))).unwrap();
+            let (listener, why) = bind(&settings(Some(&missing))).unwrap();
             assert!(matches!(listener.addr().unwrap(), ListenAddr::Tcp(_)));
+            assert_eq!(why.unwrap().kind(), std::io::ErrorKind::NotFound);
             // A path longer than a socket address can hold fails at bind, and the
             // directory made for it is removed again.
             let long = base.path().join("x".repeat(120));
             std::fs::create_dir(&long).unwrap();
-            let listener = bind(&settings(Some(&long))).unwrap();
+            let (listener, why) = bind(&settings(Some(&long))).unwrap();
+            assert!(why.is_some());
             assert!(matches!(listener.addr().unwrap(), ListenAddr::Tcp(_)));
             assert_eq!(std::fs::read_dir(&long).unwrap().count(), 0);
         }

@@ -145,13 +145,17 @@ pub fn serve_blocking(
 /// What the handshake line announced: where to serve, and how.
 struct Answered {
     listener: Listener,
+    /// Why the listener is not a Unix socket, when one was tried.
+    unix_socket_failed: Option<std::io::Error>,
     /// The certificate announced and Terraform's; their TLS configuration is built
     /// after the line, while Terraform dials.
     tls: Option<(tls::ServerIdentity, tls::TerraformCert)>,
 }
 
-/// Checks that Terraform started the process, starts logging, listens, makes the TLS
-/// identity and prints the handshake line. Needs no async runtime.
+/// Checks that Terraform started the process, listens, makes the TLS identity and
+/// prints the handshake line. Needs no async runtime, and leaves everything else
+/// (logging included: errors here go to stderr, which Terraform logs) until after
+/// the line.
 fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
     let name = options.binary_name();
     let settings = match handshake::check(&HandshakeEnv::from_process_env()) {
@@ -165,19 +169,15 @@ fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
             return Err(ExitCode::FAILURE);
         }
     };
-    super::logging::init(&options.log_modules);
     let announce = || -> Result<Answered, Box<dyn std::error::Error>> {
-        let listener = handshake::bind(&settings)?;
+        let (listener, unix_socket_failed) = handshake::bind(&settings)?;
         let addr = listener.addr()?;
         let tls = match &settings.client_cert_pem {
             Some(pem) => Some((
                 tls::generate_server_identity(&options.binary_name)?,
                 tls::TerraformCert::from_pem(pem)?,
             )),
-            None => {
-                tracing::warn!("serving without TLS: Terraform sent no client certificate");
-                None
-            }
+            None => None,
         };
         let cert_der = tls
             .as_ref()
@@ -190,12 +190,16 @@ fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
             writeln!(stdout, "{line}")?;
             stdout.flush()?;
         }
-        tracing::debug!(%addr, network = addr.network(), tls = cert_der.is_some(), "serving Terraform");
-        Ok(Answered { listener, tls })
+        Ok(Answered {
+            listener,
+            unix_socket_failed,
+            tls,
+        })
     };
     announce().map_err(|e| stopped(options, &e.to_string()))
 }
 
+/// Says why the provider stops, in its log (once logging is up) and on stderr.
 fn stopped(options: &ServeOptions, error: &str) -> ExitCode {
     tracing::error!("provider stopped: {error}");
     eprintln!("{}: {error}", options.binary_name());
@@ -208,6 +212,19 @@ async fn serve_answered(
     answered: Answered,
     options: &ServeOptions,
 ) -> ExitCode {
+    super::logging::init(&options.log_modules);
+    if let Some(e) = &answered.unix_socket_failed {
+        tracing::warn!("cannot serve on a Unix socket, using TCP on loopback: {e}");
+    }
+    match answered.listener.addr() {
+        Ok(addr) => {
+            tracing::debug!(%addr, network = addr.network(), tls = answered.tls.is_some(), "serving Terraform");
+        }
+        Err(e) => tracing::debug!("serving Terraform on an address that cannot be read: {e}"),
+    }
+    if answered.tls.is_none() {
+        tracing::warn!("serving without TLS: Terraform sent no client certificate");
+    }
     match serve_until_shutdown(provider, answered).await {
         Ok(()) => {
             tracing::debug!("shut down by Terraform");
@@ -219,7 +236,7 @@ async fn serve_answered(
 
 async fn serve_until_shutdown(
     provider: Arc<dyn Provider>,
-    Answered { listener, tls }: Answered,
+    Answered { listener, tls, .. }: Answered,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let tls_config = match tls {
         Some((identity, terraform)) => Some(Arc::new(tls::server_config(&identity, &terraform)?)),

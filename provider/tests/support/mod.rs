@@ -67,6 +67,25 @@ pub fn launch_with_env(
     client_cert_pem: Option<&str>,
     env: &[(&str, &str)],
 ) -> LaunchedProvider {
+    launch_with(binary, client_cert_pem, env, Stdio::null())
+}
+
+/// Like [`launch_with_env`], with the provider's stderr (its log) in `child.stderr`.
+#[allow(dead_code)]
+pub fn launch_logging(
+    binary: &str,
+    client_cert_pem: Option<&str>,
+    env: &[(&str, &str)],
+) -> LaunchedProvider {
+    launch_with(binary, client_cert_pem, env, Stdio::piped())
+}
+
+fn launch_with(
+    binary: &str,
+    client_cert_pem: Option<&str>,
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> LaunchedProvider {
     let mut cmd = Command::new(binary);
     cmd.env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
@@ -74,7 +93,7 @@ pub fn launch_with_env(
         .env_remove("PLUGIN_CLIENT_CERT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(stderr);
     if let Some(pem) = client_cert_pem {
         cmd.env("PLUGIN_CLIENT_CERT", pem);
     }
