@@ -14,7 +14,7 @@
 
 use rcgen::{
     CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256,
+    PKCS_ED25519,
 };
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -48,9 +48,13 @@ fn err(e: impl std::fmt::Display) -> TlsError {
     TlsError(e.to_string())
 }
 
-/// A fresh P-256 certificate for `localhost`; `organization` names the provider in it.
+/// A fresh Ed25519 certificate for `localhost`; `organization` names the provider in
+/// it. Ed25519: generated and used for signing faster than an ECDSA key, with less code
+/// touched on every start, and accepted by the TLS of every Terraform this project
+/// supports (Go has had Ed25519 certificates in TLS since 1.13; Terraform 1.5 was
+/// built with Go 1.20).
 pub fn generate_server_identity(organization: &str) -> Result<ServerIdentity, TlsError> {
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let key = KeyPair::generate_for(&PKCS_ED25519).map_err(err)?;
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(err)?;
     params
         .distinguished_name
@@ -62,10 +66,8 @@ pub fn generate_server_identity(organization: &str) -> Result<ServerIdentity, Tl
     // there as is. It stays an end-entity certificate (not a CA, unlike go-plugin's own)
     // so that webpki-based clients, such as this project's tests, accept it too.
     params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    // An Ed25519 key only signs (RFC 8410 forbids keyEncipherment for it).
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
