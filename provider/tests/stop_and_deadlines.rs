@@ -270,9 +270,16 @@ async fn an_application_read_stopped_while_waiting_out_lag_is_an_error_not_gone(
     // Stopped during the read window's second wait (looks at 0 s, 1 s, then 3 s).
     let (op, _) = stopped_after(Duration::from_millis(1500));
     let started = Instant::now();
-    let read =
-        applications::snapshot_riding_lag(&graph.client, &op, &app.id, &app.app_id, false, false)
-            .await;
+    let read = applications::snapshot_riding_lag(
+        &graph.client,
+        &op,
+        &app.id,
+        &app.app_id,
+        false,
+        false,
+        None,
+    )
+    .await;
     let e = match read {
         Err(e) => e,
         Ok(None) => panic!("an interrupted read took the application for gone"),
@@ -296,9 +303,16 @@ async fn an_application_read_out_of_time_while_waiting_out_lag_is_an_error_not_g
     let app = graph.graph_application("Hidden by lag").await;
     // The read window would look again at 3 s; the read's timeout is 2.5 s.
     let op = op(Duration::from_millis(2500));
-    let read =
-        applications::snapshot_riding_lag(&graph.client, &op, &app.id, &app.app_id, false, false)
-            .await;
+    let read = applications::snapshot_riding_lag(
+        &graph.client,
+        &op,
+        &app.id,
+        &app.app_id,
+        false,
+        false,
+        None,
+    )
+    .await;
     let e = match read {
         Err(e) => e,
         Ok(None) => panic!("a read out of time took the application for gone"),

@@ -303,17 +303,22 @@ pub fn application_request(object_id: &str) -> GraphRequest {
         .query("$expand", "owners")
 }
 
+/// Reads application and service principal in one round trip; with `known` (the
+/// application as the inventory listed it moments ago) only the service principal
+/// is read.
 pub async fn snapshot(
     client: &GraphClient,
     op: &Operation,
     object_id: &str,
     app_id: &str,
     with_graph_service_principal: bool,
+    known: Option<&Application>,
 ) -> Result<Snapshot, GraphError> {
-    let mut requests = vec![
-        application_request(object_id),
-        service_principal_request(app_id, true),
-    ];
+    let mut requests = Vec::with_capacity(3);
+    if known.is_none() {
+        requests.push(application_request(object_id));
+    }
+    requests.push(service_principal_request(app_id, true));
     if with_graph_service_principal {
         requests.push(graph_service_principal_request());
     }
@@ -326,13 +331,20 @@ pub async fn snapshot(
                 Err(e) => Err(e),
             }
         };
-    let app = not_found_is_none(results.next().expect("two results"))?;
-    let sp = not_found_is_none(results.next().expect("two results"))?;
+    let app = match known {
+        Some(_) => None,
+        None => not_found_is_none(results.next().expect("an application result"))?,
+    };
+    let sp = not_found_is_none(results.next().expect("a service principal result"))?;
     let graph_sp = results.next().map(|r| r.map(|r| r.body)).transpose()?;
     fn parse<T: serde::de::DeserializeOwned>(v: Json) -> Result<T, GraphError> {
         serde_json::from_value(v).map_err(|e| GraphError::transport("parse".into(), e.to_string()))
     }
-    let mut application: Option<Application> = app.map(parse).transpose()?;
+    let mut application: Option<Application> = match known {
+        // The inventory serves an application only with all its owners.
+        Some(app) => Some(app.clone()),
+        None => app.map(parse).transpose()?,
+    };
     // Graph expands at most 20 owners: read them all where there may be more.
     if let Some(app) = &mut application
         && app
@@ -368,6 +380,7 @@ pub async fn snapshot_riding_lag(
     client_id: &str,
     with_graph_service_principal: bool,
     expect_service_principal: bool,
+    listed: Option<&Application>,
 ) -> Result<Option<Snapshot>, GraphError> {
     let mut settle = Settle::read_window(format!("GET /applications/{object_id}"));
     let mut graph_sp = None;
@@ -381,6 +394,7 @@ pub async fn snapshot_riding_lag(
             object_id,
             client_id,
             with_graph_service_principal && graph_sp.is_none(),
+            listed,
         )
         .await?;
         // Read once, whichever look it came with.

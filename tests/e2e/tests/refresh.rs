@@ -95,3 +95,54 @@ fn a_change_between_two_commands_is_seen() {
         "{text}"
     );
 }
+
+/// A service principal the tagged listing does not hold (made by an earlier version of
+/// the provider, without the `psoxy:managed` tag) costs a read of that service
+/// principal alone: the listed application is not read again.
+#[test]
+fn a_service_principal_missing_from_the_listing_is_read_on_its_own() {
+    let emulator = Emulator::start(&[]);
+    let ws = Workspace::new(&config(2)).with_env(emulator.provider_env());
+    ws.apply().assert_success();
+    let connector = ws
+        .state_resources()
+        .into_iter()
+        .find(|r| r.address == "psoxy_msft_connector.c[1]")
+        .unwrap();
+    let object_id = connector.values["object_id"].as_str().unwrap().to_owned();
+    let client_id = connector.values["client_id"].as_str().unwrap().to_owned();
+    let sp_id = connector.values["service_principal_object_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = emulator.portal(
+        "PATCH",
+        &format!("/servicePrincipals/{sp_id}"),
+        Some(&json!({"tags": ["WindowsAzureActiveDirectoryIntegratedApp"]})),
+    );
+    assert_eq!(status, 204);
+
+    emulator.clear_requests();
+    let run = ws.terraform(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert!(run.success, "expected no changes:\n{}", run.all());
+    let log = emulator.logged_requests();
+    let reads: Vec<String> = log
+        .iter()
+        .filter(|r| r.path != "/v1.0/$batch")
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        reads
+            .iter()
+            .any(|p| p == &format!("/v1.0/servicePrincipals(appId='{client_id}')")),
+        "the untagged service principal was not read directly: {reads:?}"
+    );
+    assert!(
+        !reads
+            .iter()
+            .any(|p| p.starts_with(&format!("/v1.0/applications/{object_id}"))),
+        "the listed application was read again: {reads:?}"
+    );
+    // The four of the listing, and the one service principal.
+    assert_eq!(reads.len(), 5, "{reads:?}");
+}

@@ -311,23 +311,19 @@ impl Resource for MsftConnector {
         };
         // Served from the tenant's inventory (one $batch for the whole refresh) where it
         // holds the application and its service principal; otherwise one round trip:
-        // application, service principal and, the first time in this process,
-        // Microsoft Graph's service principal, in one $batch.
-        let listed = session
-            .inventory_for(&op, &prior.object_id)
-            .await
-            .and_then(|inventory| {
-                let app = inventory.application(&prior.object_id)?;
-                let sp = inventory.service_principal(&app.app_id)?;
-                Some(applications::Snapshot {
-                    application: Some(app.clone()),
-                    service_principal: Some(sp.clone()),
-                    graph_service_principal: None,
-                })
-            });
-        let read = match listed {
-            Some(snapshot) => Ok(Some(snapshot)),
-            None => {
+        // what the inventory lacks (the application, a service principal not listed
+        // yet or not tagged) and, the first time in this process, Microsoft Graph's
+        // service principal, in one $batch.
+        let inventory = session.inventory_for(&op, &prior.object_id).await;
+        let listed_app = inventory.and_then(|i| i.application(&prior.object_id));
+        let listed_sp = listed_app.and_then(|app| inventory?.service_principal(&app.app_id));
+        let read = match (listed_app, listed_sp) {
+            (Some(app), Some(sp)) => Ok(Some(applications::Snapshot {
+                application: Some(app.clone()),
+                service_principal: Some(sp.clone()),
+                graph_service_principal: None,
+            })),
+            (listed_app, _) => {
                 applications::snapshot_riding_lag(
                     &graph,
                     &op,
@@ -335,6 +331,7 @@ impl Resource for MsftConnector {
                     &prior.client_id,
                     session.cached_graph_service_principal().is_none(),
                     !prior.service_principal_object_id.is_empty(),
+                    listed_app,
                 )
                 .await
             }
