@@ -555,9 +555,11 @@ fn a_lagging_service_principal_is_not_recreated() {
         .filter(|r| r.method == "GET" && r.path == format!("/v1.0{app_path}"))
         .map(|r| r.status)
         .collect();
+    // The tagged listing holds the application (it has replicated), so only the
+    // service principal is read on its own.
     assert!(
-        !app_reads.is_empty() && app_reads.iter().all(|s| *s == 200),
-        "the application itself did not lag: {app_reads:?}"
+        app_reads.is_empty(),
+        "the listed application was read again: {app_reads:?}"
     );
 }
 
