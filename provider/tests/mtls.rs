@@ -199,3 +199,33 @@ async fn honours_plugin_unix_socket_dir() {
     );
     assert!(schema_served(connect(&launched, Some(&terraform)).await.unwrap()).await);
 }
+
+/// A failure before the handshake line (here Terraform's certificate cannot be read)
+/// reaches Terraform's log as an error record, although logging otherwise starts only
+/// after the line.
+#[test]
+fn a_failure_before_the_handshake_is_logged_as_an_error() {
+    let out = std::process::Command::new(BINARY)
+        .env("TF_PLUGIN_MAGIC_COOKIE", support::COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5")
+        .env("PLUGIN_CLIENT_CERT", "not a certificate")
+        .env("TF_LOG", "error")
+        .env_remove("TF_DISABLE_PLUGIN_TLS")
+        .env_remove("TF_LOG_PROVIDER")
+        .output()
+        .expect("run the provider");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no handshake line: {:?}", out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error_record = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|r| r["@level"] == "error")
+        .unwrap_or_else(|| panic!("no error record in:\n{stderr}"));
+    assert!(
+        error_record["@message"]
+            .as_str()
+            .is_some_and(|m| m.contains("PLUGIN_CLIENT_CERT does not hold a PEM certificate")),
+        "{error_record}"
+    );
+}

@@ -108,7 +108,7 @@ impl fmt::Display for HandshakeError {
             Self::UnsupportedProtocol { offered } => write!(
                 f,
                 "Terraform offered plugin protocol versions {offered}, but this provider \
-                 speaks only version {APP_PROTOCOL_VERSION}. Use Terraform 0.12 or newer."
+                 speaks only version {APP_PROTOCOL_VERSION}. Use Terraform 1.0 or newer."
             ),
             Self::InvalidPortRange(why) => write!(f, "invalid plugin port range: {why}"),
             Self::NoFreePort { min, max } => {

@@ -138,7 +138,10 @@ pub fn serve_blocking(
     };
     match build_runtime() {
         Ok(runtime) => runtime.block_on(serve_answered(provider, answered, &options)),
-        Err(e) => stopped(&options, &format!("cannot start the async runtime: {e}")),
+        Err(e) => {
+            super::logging::init(&options.log_modules);
+            stopped(&options, &format!("cannot start the async runtime: {e}"))
+        }
     }
 }
 
@@ -196,7 +199,11 @@ fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
             tls,
         })
     };
-    announce().map_err(|e| stopped(options, &e.to_string()))
+    announce().map_err(|e| {
+        // Logged as an error record, as failures after the line are.
+        super::logging::init(&options.log_modules);
+        stopped(options, &e.to_string())
+    })
 }
 
 /// Says why the provider stops, in its log (once logging is up) and on stderr.
@@ -212,6 +219,8 @@ async fn serve_answered(
     answered: Answered,
     options: &ServeOptions,
 ) -> ExitCode {
+    // First, to keep short the moment in which Ctrl-C would still kill the process.
+    ignore_interrupts();
     super::logging::init(&options.log_modules);
     if let Some(e) = &answered.unix_socket_failed {
         tracing::warn!("cannot serve on a Unix socket, using TCP on loopback: {e}");
@@ -242,7 +251,6 @@ async fn serve_until_shutdown(
         Some((identity, terraform)) => Some(Arc::new(tls::server_config(&identity, &terraform)?)),
         None => None,
     };
-    ignore_interrupts();
     let shutdown = CancellationToken::new();
     let router = Server::builder()
         // Terraform's Go SDKs accept messages up to 256 MiB; tonic's default is 4 MiB,

@@ -50,9 +50,10 @@ fn err(e: impl std::fmt::Display) -> TlsError {
 
 /// A fresh Ed25519 certificate for `localhost`; `organization` names the provider in
 /// it. Ed25519: generated and used for signing faster than an ECDSA key, with less code
-/// touched on every start, and accepted by the TLS of every Terraform this project
-/// supports (Go has had Ed25519 certificates in TLS since 1.13; Terraform 1.5 was
-/// built with Go 1.20).
+/// touched on every start, and accepted by the TLS of every Terraform 1.x and OpenTofu
+/// (Go has had Ed25519 certificates in TLS since 1.13; Terraform 1.0 was built with Go
+/// 1.16). A Go build restricted to FIPS-only TLS (BoringCrypto) would refuse it;
+/// Terraform's releases are not such builds.
 pub fn generate_server_identity(organization: &str) -> Result<ServerIdentity, TlsError> {
     let key = KeyPair::generate_for(&PKCS_ED25519).map_err(err)?;
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(err)?;
