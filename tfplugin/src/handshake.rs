@@ -231,8 +231,15 @@ pub fn bind(
         Err(e) => Some(e),
     };
     #[cfg(not(unix))]
-    let unix_failed = None;
-    Ok((Listener::Tcp(bind_tcp(settings)?), unix_failed))
+    let unix_failed: Option<std::io::Error> = None;
+    match bind_tcp(settings) {
+        Ok(tcp) => Ok((Listener::Tcp(tcp), unix_failed)),
+        // Both ways failed: say why for each.
+        Err(e) => Err(match unix_failed {
+            Some(unix) => HandshakeError::Bind(format!("{e}; no Unix socket either: {unix}")),
+            None => e,
+        }),
+    }
 }
 
 /// Listens on loopback only: Terraform always connects from the same machine.
@@ -545,6 +552,26 @@ mod tests {
             assert!(why.is_some());
             assert!(matches!(listener.addr().unwrap(), ListenAddr::Tcp(_)));
             assert_eq!(std::fs::read_dir(&long).unwrap().count(), 0);
+        }
+
+        #[test]
+        fn when_both_ways_fail_both_reasons_are_given() {
+            let base = tempfile::tempdir().unwrap();
+            let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = taken.local_addr().unwrap().port();
+            let settings = HandshakeSettings {
+                port_range: Some((port, port)),
+                client_cert_pem: None,
+                unix_socket_dir: Some(base.path().join("does-not-exist")),
+            };
+            let message = bind(&settings).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!(
+                    "no free port for the plugin between {port} and {port}"
+                )) && message.contains("no Unix socket either")
+                    && message.contains("No such file or directory"),
+                "{message}"
+            );
         }
     }
 }
