@@ -29,7 +29,6 @@ fn summary(name: &str, mut samples: Vec<Duration>) {
 
 /// Resident memory of a running process from /proc (Linux), in KiB; 0 where
 /// unavailable.
-#[derive(Clone, Copy, Default)]
 struct Resident {
     /// VmRSS: everything mapped in, shared library and binary pages included.
     total: u64,
@@ -54,13 +53,14 @@ fn resident(pid: u32) -> Resident {
 }
 
 fn memory_summary(name: &str, samples: &[Resident]) {
-    let median = |pick: fn(&Resident) -> u64| {
+    // (min, median, max) of one measure.
+    let spread = |pick: fn(&Resident) -> u64| {
         let mut v: Vec<u64> = samples.iter().map(pick).collect();
         v.sort_unstable();
         (v[0], v[v.len() / 2], v[v.len() - 1])
     };
-    let (min, mid, max) = median(|r| r.total);
-    let (_, private, _) = median(|r| r.private);
+    let (min, mid, max) = spread(|r| r.total);
+    let (_, private, _) = spread(|r| r.private);
     println!(
         "{name:<40} n={:<4} min={min} KiB median={mid} KiB max={max} KiB (private median {private} KiB)",
         samples.len()

@@ -15,7 +15,7 @@ use psoxy_provider::graph::applications::{self, NewApplication};
 use psoxy_provider::graph::auth::{ClientSecretSource, TokenCache};
 use psoxy_provider::graph::federated_credentials::{self as fics, CredentialFields};
 use psoxy_provider::graph::models::{Application, FederatedIdentityCredential};
-use psoxy_provider::graph::{GraphClient, GraphErrorKind, GraphRequest, Operation};
+use psoxy_provider::graph::{GraphClient, GraphError, GraphErrorKind, GraphRequest, Operation};
 use psoxy_provider::resources::federated_credential::FederatedCredential;
 use psoxy_provider::resources::msft_connector::MsftConnector;
 use psoxy_provider::session::{Session, SessionSlot};
@@ -261,6 +261,16 @@ async fn assert_lag_hit(graph: &Graph, path_part: &str) {
     );
 }
 
+/// A direct read of an application (no inventory), riding replication lag.
+async fn read_application(
+    graph: &Graph,
+    op: &Operation,
+    app: &Application,
+) -> Result<Option<applications::Snapshot>, GraphError> {
+    applications::snapshot_riding_lag(&graph.client, op, &app.id, &app.app_id, false, false, None)
+        .await
+}
+
 #[tokio::test]
 async fn an_application_read_stopped_while_waiting_out_lag_is_an_error_not_gone() {
     let graph = Graph::start().await;
@@ -270,16 +280,7 @@ async fn an_application_read_stopped_while_waiting_out_lag_is_an_error_not_gone(
     // Stopped during the read window's second wait (looks at 0 s, 1 s, then 3 s).
     let (op, _) = stopped_after(Duration::from_millis(1500));
     let started = Instant::now();
-    let read = applications::snapshot_riding_lag(
-        &graph.client,
-        &op,
-        &app.id,
-        &app.app_id,
-        false,
-        false,
-        None,
-    )
-    .await;
+    let read = read_application(&graph, &op, &app).await;
     let e = match read {
         Err(e) => e,
         Ok(None) => panic!("an interrupted read took the application for gone"),
@@ -303,16 +304,7 @@ async fn an_application_read_out_of_time_while_waiting_out_lag_is_an_error_not_g
     let app = graph.graph_application("Hidden by lag").await;
     // The read window would look again at 3 s; the read's timeout is 2.5 s.
     let op = op(Duration::from_millis(2500));
-    let read = applications::snapshot_riding_lag(
-        &graph.client,
-        &op,
-        &app.id,
-        &app.app_id,
-        false,
-        false,
-        None,
-    )
-    .await;
+    let read = read_application(&graph, &op, &app).await;
     let e = match read {
         Err(e) => e,
         Ok(None) => panic!("a read out of time took the application for gone"),

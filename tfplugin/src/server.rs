@@ -138,16 +138,14 @@ pub fn serve_blocking(
     };
     match build_runtime() {
         Ok(runtime) => runtime.block_on(serve_answered(provider, answered, &options)),
-        Err(e) => {
-            super::logging::init(&options.log_modules);
-            stopped(&options, &format!("cannot start the async runtime: {e}"))
-        }
+        Err(e) => stopped_before_serving(&options, &format!("cannot start the async runtime: {e}")),
     }
 }
 
 /// What the handshake line announced: where to serve, and how.
 struct Answered {
     listener: Listener,
+    addr: handshake::ListenAddr,
     /// Why the listener is not a Unix socket, when one was tried.
     unix_socket_failed: Option<std::io::Error>,
     /// The certificate announced and Terraform's; their TLS configuration is built
@@ -195,15 +193,19 @@ fn answer_handshake(options: &ServeOptions) -> Result<Answered, ExitCode> {
         }
         Ok(Answered {
             listener,
+            addr,
             unix_socket_failed,
             tls,
         })
     };
-    announce().map_err(|e| {
-        // Logged as an error record, as failures after the line are.
-        super::logging::init(&options.log_modules);
-        stopped(options, &e.to_string())
-    })
+    announce().map_err(|e| stopped_before_serving(options, &e.to_string()))
+}
+
+/// [`stopped`] before logging has started: starts it, so that the failure is an
+/// error record in Terraform's log, as failures while serving are.
+fn stopped_before_serving(options: &ServeOptions, error: &str) -> ExitCode {
+    super::logging::init(&options.log_modules);
+    stopped(options, error)
 }
 
 /// Says why the provider stops, in its log (once logging is up) and on stderr.
@@ -225,12 +227,8 @@ async fn serve_answered(
     if let Some(e) = &answered.unix_socket_failed {
         tracing::warn!("cannot serve on a Unix socket, using TCP on loopback: {e}");
     }
-    match answered.listener.addr() {
-        Ok(addr) => {
-            tracing::debug!(%addr, network = addr.network(), tls = answered.tls.is_some(), "serving Terraform");
-        }
-        Err(e) => tracing::debug!("serving Terraform on an address that cannot be read: {e}"),
-    }
+    let addr = &answered.addr;
+    tracing::debug!(%addr, network = addr.network(), tls = answered.tls.is_some(), "serving Terraform");
     if answered.tls.is_none() {
         tracing::warn!("serving without TLS: Terraform sent no client certificate");
     }

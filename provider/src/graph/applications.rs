@@ -331,20 +331,18 @@ pub async fn snapshot(
                 Err(e) => Err(e),
             }
         };
-    let app = match known {
-        Some(_) => None,
-        None => not_found_is_none(results.next().expect("an application result"))?,
-    };
-    let sp = not_found_is_none(results.next().expect("a service principal result"))?;
-    let graph_sp = results.next().map(|r| r.map(|r| r.body)).transpose()?;
     fn parse<T: serde::de::DeserializeOwned>(v: Json) -> Result<T, GraphError> {
         serde_json::from_value(v).map_err(|e| GraphError::transport("parse".into(), e.to_string()))
     }
     let mut application: Option<Application> = match known {
         // The inventory serves an application only with all its owners.
         Some(app) => Some(app.clone()),
-        None => app.map(parse).transpose()?,
+        None => not_found_is_none(results.next().expect("an application result"))?
+            .map(parse)
+            .transpose()?,
     };
+    let sp = not_found_is_none(results.next().expect("a service principal result"))?;
+    let graph_sp = results.next().map(|r| r.map(|r| r.body)).transpose()?;
     // Graph expands at most 20 owners: read them all where there may be more.
     if let Some(app) = &mut application
         && app

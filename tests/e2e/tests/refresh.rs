@@ -28,17 +28,34 @@ resource "psoxy_federated_credential" "f" {{
     )
 }
 
-/// Graph operations (a `$batch`'s items counted one by one) a `terraform plan` costs.
-fn plan_operations(emulator: &Emulator, ws: &Workspace) -> (usize, String) {
+/// The Graph operations (a `$batch`'s items one by one) a `terraform plan` costs, by
+/// path, and what the plan printed.
+fn plan_reads(emulator: &Emulator, ws: &Workspace, args: &[&str]) -> (Vec<String>, String) {
     emulator.clear_requests();
-    let run = ws.terraform(&["plan", "-no-color"]);
-    run.assert_success();
-    let operations = emulator
+    let run = ws.terraform(args);
+    assert!(run.success, "{}", run.all());
+    let reads = emulator
         .logged_requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.path != "/v1.0/$batch")
-        .count();
-    (operations, run.flat())
+        .map(|r| r.path)
+        .collect();
+    (reads, run.flat())
+}
+
+/// How many Graph operations a `terraform plan` costs, and what it printed.
+fn plan_operations(emulator: &Emulator, ws: &Workspace) -> (usize, String) {
+    let (reads, text) = plan_reads(emulator, ws, &["plan", "-no-color"]);
+    (reads.len(), text)
+}
+
+/// A value of the second connector in state.
+fn second_connector(ws: &Workspace, attribute: &str) -> String {
+    ws.state_resources()
+        .into_iter()
+        .find(|r| r.address == "psoxy_msft_connector.c[1]")
+        .map(|r| r.values[attribute].as_str().unwrap().to_owned())
+        .unwrap()
 }
 
 #[test]
@@ -72,12 +89,7 @@ fn a_change_between_two_commands_is_seen() {
     let emulator = Emulator::start(&[]);
     let ws = Workspace::new(&config(2)).with_env(emulator.provider_env());
     ws.apply().assert_success();
-    let object_id = ws
-        .state_resources()
-        .into_iter()
-        .find(|r| r.address == "psoxy_msft_connector.c[1]")
-        .map(|r| r.values["object_id"].as_str().unwrap().to_owned())
-        .unwrap();
+    let object_id = second_connector(&ws, "object_id");
     let (status, _) = emulator.portal(
         "PATCH",
         &format!("/applications/{object_id}"),
@@ -104,17 +116,9 @@ fn a_service_principal_missing_from_the_listing_is_read_on_its_own() {
     let emulator = Emulator::start(&[]);
     let ws = Workspace::new(&config(2)).with_env(emulator.provider_env());
     ws.apply().assert_success();
-    let connector = ws
-        .state_resources()
-        .into_iter()
-        .find(|r| r.address == "psoxy_msft_connector.c[1]")
-        .unwrap();
-    let object_id = connector.values["object_id"].as_str().unwrap().to_owned();
-    let client_id = connector.values["client_id"].as_str().unwrap().to_owned();
-    let sp_id = connector.values["service_principal_object_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let object_id = second_connector(&ws, "object_id");
+    let client_id = second_connector(&ws, "client_id");
+    let sp_id = second_connector(&ws, "service_principal_object_id");
     let (status, _) = emulator.portal(
         "PATCH",
         &format!("/servicePrincipals/{sp_id}"),
@@ -122,15 +126,8 @@ fn a_service_principal_missing_from_the_listing_is_read_on_its_own() {
     );
     assert_eq!(status, 204);
 
-    emulator.clear_requests();
-    let run = ws.terraform(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert!(run.success, "expected no changes:\n{}", run.all());
-    let log = emulator.logged_requests();
-    let reads: Vec<String> = log
-        .iter()
-        .filter(|r| r.path != "/v1.0/$batch")
-        .map(|r| r.path.clone())
-        .collect();
+    // -detailed-exitcode: success only when the plan has no changes.
+    let (reads, _) = plan_reads(&emulator, &ws, &["plan", "-detailed-exitcode", "-no-color"]);
     assert!(
         reads
             .iter()
